@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Validate the registry and build the public site: a thin command line over `xcert`.
+
+python build.py [site] [--registry DIR] [--out DIR]   build the site (default)
+python build.py check [--registry DIR] [--format text|github]
+python build.py diff BASE [HEAD]                       semantic change summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xcert.load import load_registry
+
+DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry"
+
+
+def check(registry: Path, style: str = "text") -> int:
+    result = load_registry(registry)
+    for problem in result.problems:
+        print(problem.format(style))  # type: ignore[arg-type]
+    n_err, n_warn = len(result.errors), len(result.problems) - len(result.errors)
+    if style == "text":
+        verdict = "ok" if result.ok else "FAILED"
+        print(f"check {verdict}: {n_err} error(s), {n_warn} warning(s) in {registry}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def site(registry: Path, out: Path) -> int:
+    from xcert.site import build_site
+
+    return build_site(registry, out)
+
+
+def diff(base: str, head: str | None) -> int:
+    from xcert.diff import main as diff_main
+
+    return diff_main(base, head)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    p_check = sub.add_parser("check", help="validate the registry; list every problem")
+    p_site = sub.add_parser("site", help="check, then build the static site (default)")
+    for p in (p_check, p_site):
+        p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry directory")
+    p_check.add_argument("--format", choices=("text", "github"), default="text", help="output style")
+    p_site.add_argument("--out", type=Path, default=Path("site"), help="output directory")
+    p_diff = sub.add_parser("diff", help="summarise what a change does to the registry (Markdown)")
+    p_diff.add_argument("base", help="git ref or registry directory")
+    p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["site", *argv]  # building the site is the default command
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        return check(args.registry, args.format)
+    if args.command == "diff":
+        return diff(args.base, args.head)
+    return site(args.registry, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine, then run it.
+# Usage: bash test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+# Headless Chromium for the browser tests, and CJK fonts so screenshots show Chinese.
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+python3 -m pytest "$@"

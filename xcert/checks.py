@@ -1,0 +1,180 @@
+"""Rules that span fields or files: references, uniqueness, date order, key windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from .model import Certificate, College, Key, Registry, RevocationList, Status
+from .problems import Loc, Problems
+
+T = TypeVar("T")
+Ref = Callable[..., Any]
+
+
+def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) -> None:
+    """`unusable`: ids whose files failed to load; references to them are not re-reported."""
+    _ref = functools.partial(_ref_in, unusable)
+    for org in reg.organizations.values():
+        _history(org.status, "status", out)
+        for i, key in enumerate(org.keys):
+            _key(key, f"keys[{i}]", out)
+        if org.status[0].status != "approved":
+            out.error(
+                org.status[0].src.at("status"), "status: an organization's history starts with 'approved'"
+            )
+    for cert in reg.certificates.values():
+        _certificate(reg, cert, out, _ref)
+    for std in reg.standards.values():
+        _ref(reg.organizations, std.organization, std.src.at("organization"), "organization", out)
+        cert = _ref(reg.certificates, std.certificate, std.src.at("certificate"), "certificate", out)
+        if cert is not None and cert.organization != std.organization:
+            out.error(
+                std.src.at("organization"),
+                f"organization: standard is by '{std.organization}' but certificate "
+                f"'{cert.code}' belongs to '{cert.organization}'",
+            )
+        for lv in std.levels:
+            if cert is not None and lv.level not in cert.levels:
+                out.error(
+                    std.src.loc, f"levels: level {lv.level} is not offered by certificate '{cert.code}'"
+                )
+    for college in reg.colleges.values():
+        _college(reg, college, out, _ref)
+    for revocations in reg.revocations.values():
+        _revocations(reg, revocations, out, _ref)
+    for notice in reg.notices:
+        for kind, ids in notice.related.items():
+            table = {
+                "organizations": reg.organizations,
+                "certificates": reg.certificates,
+                "colleges": reg.colleges,
+            }[kind]
+            for ident in ids:
+                _ref(table, ident, notice.src.at("related"), f"related.{kind}", out)
+    _unique(((o.uscc, o.src.at("uscc")) for o in reg.organizations.values() if o.uscc), "USCC", out)
+    _unique(((c.code, c.src.at("code")) for c in reg.colleges.values() if c.code), "school code", out)
+    _unique(
+        ((k.kid.hex(), k.src.at("public_key")) for o in reg.organizations.values() for k in o.keys),
+        "key id (kid)",
+        out,
+    )
+
+
+def _ref_in(
+    unusable: frozenset[str], table: Mapping[str, T], ident: str, loc: Loc, what: str, out: Problems
+) -> T | None:
+    found = table.get(ident)
+    if found is None and ident not in unusable:
+        close = difflib.get_close_matches(ident, list(table), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        out.error(loc, f"{what}: unknown {what.split('.')[-1].rstrip('s')} '{ident}'{hint}")
+    return found
+
+
+def _history(history: Iterable[Status], where: str, out: Problems) -> None:
+    previous: Status | None = None
+    for i, entry in enumerate(history):
+        if previous is not None and entry.since <= previous.since:
+            out.error(
+                entry.src.at("since"),
+                f"{where}[{i}].since: {entry.since} must be after the previous entry's {previous.since}",
+            )
+        if previous is not None and entry.status == previous.status:
+            out.warning(entry.src.at("status"), f"{where}[{i}]: repeats the state '{entry.status}'")
+        previous = entry
+
+
+def _key(key: Key, where: str, out: Problems) -> None:
+    for state, day_field in (("retired", "retired_on"), ("compromised", "compromised_on")):
+        has_day = getattr(key, day_field) is not None
+        if key.status == state and not has_day:
+            out.error(key.src.loc, f"{where}: a {state} key needs '{day_field}'")
+        if key.status != state and has_day:
+            out.error(key.src.at(day_field), f"{where}.{day_field}: only for a {state} key")
+    if key.sign_until and key.retired_on and key.retired_on > key.sign_until + dt.timedelta(days=1):
+        out.warning(key.src.at("retired_on"), f"{where}.retired_on: after the end of the signing window")
+
+
+def _certificate(reg: Registry, cert: Certificate, out: Problems, _ref: Ref) -> None:
+    _history(cert.status, "status", out)
+    org = _ref(reg.organizations, cert.organization, cert.src.at("organization"), "organization", out)
+    if reg.field_by_id(cert.field) is None:
+        ids = [f.id for f in reg.settings.fields]
+        close = difflib.get_close_matches(cert.field, ids, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        out.error(cert.src.at("field"), f"field: '{cert.field}' is not a field in registry.yaml{hint}")
+    if cert.standard is not None:
+        std = _ref(reg.standards, cert.standard, cert.src.at("standard"), "standard", out)
+        if std is not None and std.certificate != cert.code:
+            out.error(cert.src.at("standard"), f"standard: '{std.id}' is the standard of '{std.certificate}'")
+    if org is not None and org.sandbox and not _all_sandbox_name(cert):
+        out.error(cert.src.at("name"), "name: a sandbox organization's certificate must say TEST in its name")
+    for lvl in cert.credits:
+        if lvl not in cert.levels:
+            out.error(cert.src.at("credits"), f"credits: level {lvl} is not offered")
+    if org is not None and cert.status[0].since < org.status[0].since:
+        out.warning(cert.status[0].src.at("since"), "status[0].since: before the organization was approved")
+
+
+def _all_sandbox_name(cert: Certificate) -> bool:
+    return "TEST" in cert.name.zh.upper() or "测试" in cert.name.zh
+
+
+def _college(reg: Registry, college: College, out: Problems, _ref: Ref) -> None:
+    if college.code and college.code[2:4] != college.province:
+        out.warning(
+            college.src.at("code"),
+            f"code: school code {college.code} does not carry province {college.province} in digits 3-4",
+        )
+    for kind, records in (("pilots", college.pilots), ("sites", college.sites)):
+        seen: dict[tuple[str, dt.date], int] = {}
+        for i, rec in enumerate(records):
+            cert = _ref(
+                reg.certificates, rec.certificate, rec.src.at("certificate"), f"{kind}[{i}].certificate", out
+            )
+            if cert is not None:
+                missing = [lv for lv in rec.levels if lv not in cert.levels]
+                if missing:
+                    out.error(
+                        rec.src.at("levels"),
+                        f"{kind}[{i}].levels: '{cert.code}' does not offer level "
+                        f"{', '.join(map(str, missing))} (offers {', '.join(map(str, cert.levels))})",
+                    )
+                if rec.since < cert.status[0].since:
+                    out.warning(rec.src.at("since"), f"{kind}[{i}].since: before the certificate was active")
+            key = (rec.certificate, rec.since)
+            if key in seen:
+                out.error(rec.src.loc, f"{kind}[{i}]: same certificate and date as {kind}[{seen[key]}]")
+            seen[key] = i
+
+
+def _revocations(reg: Registry, revocations: RevocationList, out: Problems, _ref: Ref) -> None:
+    org_id = revocations.organization
+    _ref(reg.organizations, org_id, revocations.src.at("organization"), "organization", out)
+    seen: dict[str, Loc] = {}
+    for rev in revocations.revoked:
+        if rev.serial in seen:
+            out.error(
+                rev.src.at("serial"),
+                f"serial '{rev.serial}' is already revoked at line {seen[rev.serial].line}",
+            )
+        seen[rev.serial] = rev.src.at("serial")
+        if rev.certificate is not None:
+            cert = _ref(reg.certificates, rev.certificate, rev.src.at("certificate"), "certificate", out)
+            if cert is not None and cert.organization != org_id:
+                out.error(
+                    rev.src.at("certificate"), f"certificate: '{cert.code}' is not issued by '{org_id}'"
+                )
+
+
+def _unique(values: Iterable[tuple[str, Loc]], what: str, out: Problems) -> None:
+    first: dict[str, Loc] = {}
+    for value, loc in values:
+        if value in first:
+            out.error(loc, f"{what} {value} is already used at {first[value]}")
+        else:
+            first[value] = loc

@@ -1,0 +1,346 @@
+"""registry/ directory → Registry model plus every problem found, each with its place.
+
+Files are read one by one: a broken file is reported and left out, the rest still load,
+so one run lists every problem. Cross-file rules live in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from . import checks, codes, schema
+from .model import (
+    Certificate,
+    College,
+    Field,
+    Key,
+    Notice,
+    Organization,
+    Pilot,
+    Registry,
+    Revocation,
+    RevocationList,
+    Settings,
+    Site,
+    Src,
+    Standard,
+    StandardLevel,
+    Status,
+    Text,
+)
+from .problems import Loc, Problem, Problems
+from .yamlsrc import YamlError, YList, YMap, load_file, load_text
+
+# Directory → (schema kind, field that must equal the file name).
+DIRECTORIES = {
+    "organizations": ("organization", "id"),
+    "certificates": ("certificate", "code"),
+    "standards": ("standard", "id"),
+    "colleges": ("colleges", "province"),
+    "revocations": ("revocations", "organization"),
+}
+IGNORED = {"README.md", ".gitkeep"}
+PRIVATE_KEY_MARKERS = re.compile(rb"PRIVATE KEY-----|xcert-ed25519-private-key", re.IGNORECASE)
+FRONT_MATTER = re.compile(r"\A---\r?\n(.*?\r?\n)---\r?\n?(.*)\Z", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The registry (None when registry.yaml itself is unusable) and every problem."""
+
+    registry: Registry | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def ok(self) -> bool:
+        return self.registry is not None and not self.errors
+
+
+def load_registry(root: Path) -> LoadResult:
+    out = Problems()
+    root = Path(root)
+    settings_file = root / "registry.yaml"
+    if not settings_file.is_file():
+        out.error(Loc(_display(settings_file)), "registry.yaml not found: is this a registry directory?")
+        return LoadResult(None, tuple(out.sorted()))
+    settings_doc = _read(settings_file, "registry", out)
+    settings = _settings(settings_doc) if settings_doc is not None else None
+
+    docs: dict[str, list[YMap]] = {}
+    unusable: set[str] = set()  # ids of files that failed: not re-reported as unknown
+    for directory, (kind, id_field) in DIRECTORIES.items():
+        docs[kind] = []
+        for path in _files(root / directory, ".yaml", out):
+            doc = _read(path, kind, out)
+            if doc is None:
+                unusable.add(path.stem)
+                continue
+            if doc.get(id_field) != path.stem:
+                out.error(
+                    doc.value_loc(id_field),
+                    f"{id_field} '{doc.get(id_field)}' must equal the file name '{path.stem}'",
+                )
+                unusable.add(path.stem)
+                continue
+            docs[kind].append(doc)
+    notices = [n for p in _files(root / "notices", ".md", out) if (n := _notice(p, out))]
+
+    if settings is None:
+        return LoadResult(None, tuple(out.sorted()))
+    registry = Registry(
+        settings=settings,
+        organizations=_by_id(_organization(d) for d in docs["organization"]),
+        certificates=_by_id(_certificate(d) for d in docs["certificate"]),
+        standards=_by_id(_standard(d) for d in docs["standard"]),
+        colleges=_colleges(docs["colleges"], out),
+        revocations=MappingProxyType(
+            {d["organization"]: _revocations(d) for d in sorted(docs["revocations"], key=_first)}
+        ),
+        notices=tuple(sorted(notices, key=lambda n: (n.date, n.slug))),
+    )
+    checks.run(registry, out, frozenset(unusable))
+    return LoadResult(registry, tuple(out.sorted()))
+
+
+def _display(path: Path) -> str:
+    rel = os.path.relpath(path)
+    return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+
+
+def _files(directory: Path, suffix: str, out: Problems) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in sorted(directory.iterdir()):
+        if path.name in IGNORED:
+            continue
+        if path.suffix != suffix or not path.is_file():
+            out.error(Loc(_display(path)), f"unexpected file: files in {directory.name}/ end in {suffix}")
+            continue
+        found.append(path)
+    return found
+
+
+def _scan_secrets(path: Path, display: str, out: Problems) -> bool:
+    data = path.read_bytes()
+    if m := PRIVATE_KEY_MARKERS.search(data):
+        line = data.count(b"\n", 0, m.start()) + 1
+        out.error(Loc(display, line), "private key material must never be in the registry")
+        return True
+    return False
+
+
+def _read(path: Path, kind: str, out: Problems) -> YMap | None:
+    """Load one YAML file and check it against its schema; None if it has any error."""
+    display = _display(path)
+    try:
+        if _scan_secrets(path, display, out):
+            return None
+        doc = load_file(path, display)
+    except YamlError as e:
+        out.error(e.loc, e.message)
+        return None
+    return _validated(doc, kind, Loc(display), out)
+
+
+def _validated(doc: Any, kind: str, loc: Loc, out: Problems) -> YMap | None:
+    if doc is None:
+        out.error(loc, "file is empty")
+        return None
+    before = len(out.errors)
+    schema.KINDS[kind].check(doc, "", getattr(doc, "loc", loc), out)
+    return doc if len(out.errors) == before else None
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _first(d: YMap) -> Any:
+    return next(iter(d.values()))
+
+
+def _by_id(items: Any) -> MappingProxyType[str, Any]:
+    objects = list(items)
+    key = "code" if objects and isinstance(objects[0], Certificate) else "id"
+    return MappingProxyType({getattr(o, key): o for o in sorted(objects, key=lambda o: getattr(o, key))})
+
+
+def _src(m: YMap) -> Src:
+    return Src(m.loc, m.value_locs)
+
+
+def _text(m: YMap | None) -> Text | None:
+    return Text(m["zh"], m.get("en")) if m is not None else None
+
+
+def _history(items: YList) -> tuple[Status, ...]:
+    return tuple(Status(s["status"], s["since"], s.get("reason"), s.get("batch"), _src(s)) for s in items)
+
+
+def _common(d: YMap) -> dict[str, Any]:
+    return {"example": d.get("example", False), "sources": tuple(d.get("sources", ())), "src": _src(d)}
+
+
+def _settings(d: YMap) -> Settings:
+    return Settings(
+        name=Text(d["name"]["zh"], d["name"]["en"]),
+        site_url=d["site_url"].rstrip("/"),
+        verify_url=d["verify_url"].rstrip("/"),
+        fields=tuple(Field(f["id"], f["zh"], f["en"]) for f in d["fields"]),
+    )
+
+
+def _key(k: YMap) -> Key:
+    return Key(
+        public_key=codes.decode_b64url(k["public_key"]) or b"",
+        not_before=k["not_before"],
+        status=k["status"],
+        sign_until=k.get("sign_until"),
+        retired_on=k.get("retired_on"),
+        compromised_on=k.get("compromised_on"),
+        note=k.get("note"),
+        src=_src(k),
+    )
+
+
+def _organization(d: YMap) -> Organization:
+    return Organization(
+        id=d["id"],
+        name=_text(d["name"]),  # type: ignore[arg-type]
+        kind=d["kind"],
+        province=d["province"],
+        status=_history(d["status"]),
+        keys=tuple(_key(k) for k in d.get("keys", ())),
+        uscc=d.get("uscc"),
+        website=d.get("website"),
+        parent=_text(d.get("parent")),
+        sandbox=d.get("sandbox", False),
+        **_common(d),
+    )
+
+
+def _certificate(d: YMap) -> Certificate:
+    return Certificate(
+        code=d["code"],
+        name=_text(d["name"]),  # type: ignore[arg-type]
+        organization=d["organization"],
+        field=d["field"],
+        levels=tuple(sorted(d["levels"])),
+        batch=d.get("batch"),
+        status=_history(d["status"]),
+        standard=d.get("standard"),
+        validity_years=d.get("validity_years"),
+        credits=MappingProxyType(dict(d.get("credits", {}))),
+        majors=tuple(d.get("majors", ())),
+        **_common(d),
+    )
+
+
+def _standard(d: YMap) -> Standard:
+    levels = tuple(
+        StandardLevel(
+            level=lv["level"],
+            summary=lv["summary"],
+            work_areas=tuple(lv.get("work_areas", ())),
+            tasks=tuple(lv.get("tasks", ())),
+            skills=tuple(lv.get("skills", ())),
+        )
+        for lv in d.get("levels", ())
+    )
+    return Standard(
+        id=d["id"],
+        title=_text(d["title"]),  # type: ignore[arg-type]
+        version=d["version"],
+        organization=d["organization"],
+        certificate=d["certificate"],
+        published=d["published"],
+        levels=levels,
+        url=d.get("url"),
+        sha256=d.get("sha256"),
+        **_common(d),
+    )
+
+
+def _colleges(files: list[YMap], out: Problems) -> MappingProxyType[str, College]:
+    colleges: dict[str, College] = {}
+    for doc in sorted(files, key=lambda d: d["province"]):
+        for c in doc["colleges"]:
+            if (first := colleges.get(c["id"])) is not None:
+                out.error(c.value_loc("id"), f"college id '{c['id']}' is already used at {first.src.loc}")
+                continue
+            colleges[c["id"]] = College(
+                id=c["id"],
+                province=doc["province"],
+                name=_text(c["name"]),  # type: ignore[arg-type]
+                kind=c["kind"],
+                code=c.get("code"),
+                city=c.get("city"),
+                pilots=tuple(
+                    Pilot(p["certificate"], tuple(sorted(p["levels"])), p["since"], p.get("ended"), _src(p))
+                    for p in c.get("pilots", ())
+                ),
+                sites=tuple(
+                    Site(
+                        s["certificate"],
+                        tuple(sorted(s["levels"])),
+                        s["since"],
+                        s["status"],
+                        s.get("ended"),
+                        _src(s),
+                    )
+                    for s in c.get("sites", ())
+                ),
+                **_common(c),
+            )
+    return MappingProxyType(dict(sorted(colleges.items())))
+
+
+def _revocations(d: YMap) -> RevocationList:
+    org = d["organization"]
+    revoked = tuple(
+        Revocation(org, r["serial"], r["date"], r["reason"], r.get("certificate"), _src(r))
+        for r in d["revoked"]
+    )
+    return RevocationList(org, revoked, _src(d))
+
+
+def _notice(path: Path, out: Problems) -> Notice | None:
+    display = _display(path)
+    if _scan_secrets(path, display, out):
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        out.error(Loc(display), "file is not valid UTF-8")
+        return None
+    match = FRONT_MATTER.match(text)
+    if not match:
+        out.error(Loc(display), "a notice starts with YAML front matter between two '---' lines")
+        return None
+    try:
+        meta = load_text(match.group(1), display, first_line=2)
+    except YamlError as e:
+        out.error(e.loc, e.message)
+        return None
+    doc = _validated(meta, "notice", Loc(display, 2), out)
+    if doc is None:
+        return None
+    related = doc.get("related", {})
+    return Notice(
+        slug=path.stem,
+        date=doc["date"],
+        title=_text(doc["title"]),  # type: ignore[arg-type]
+        kind=doc["kind"],
+        body=match.group(2),
+        related=MappingProxyType({k: tuple(v) for k, v in related.items()}),
+        **_common(doc),
+    )

@@ -1,0 +1,292 @@
+"""The registry as immutable typed objects, with the queries the site and verifier need.
+
+Objects are built only from files that passed the schema, so fields hold the declared
+types. Each object keeps `src` (where it was defined, and where each field's value is)
+out of equality, so two registries compare by content alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .problems import Loc
+
+LEVEL_NAMES = {1: ("初级", "Primary"), 2: ("中级", "Intermediate"), 3: ("高级", "Advanced")}
+
+# Registry dates are calendar days in China Standard Time.
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """The instant a registry date begins (00:00 China Standard Time)."""
+    return dt.datetime.combine(day, dt.time(), CST)
+
+
+@dataclass(frozen=True, slots=True)
+class Src:
+    """Where an object and each of its field values were written."""
+
+    loc: Loc
+    fields: Mapping[str, Loc] = field(default_factory=dict)
+
+    def at(self, name: str) -> Loc:
+        return self.fields.get(name, self.loc)
+
+
+NO_SRC = Src(Loc("<memory>"))
+
+
+def _src() -> Src:
+    return field(default=NO_SRC, compare=False, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    zh: str
+    en: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    status: str
+    since: dt.date
+    reason: str | None = None
+    batch: int | None = None
+    src: Src = _src()
+
+
+def status_on(history: Iterable[Status], day: dt.date) -> str | None:
+    """The state in force on `day`, or None before the history starts."""
+    current = None
+    for entry in history:
+        if entry.since > day:
+            break
+        current = entry.status
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    public_key: bytes
+    not_before: dt.date
+    status: str
+    sign_until: dt.date | None = None
+    retired_on: dt.date | None = None
+    compromised_on: dt.date | None = None
+    note: str | None = None
+    src: Src = _src()
+
+    @property
+    def kid(self) -> bytes:
+        """Key id: the first 8 bytes of SHA-256 of the raw public key."""
+        return hashlib.sha256(self.public_key).digest()[:8]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.public_key).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: Text
+    kind: str
+    province: str
+    status: tuple[Status, ...]
+    keys: tuple[Key, ...] = ()
+    uscc: str | None = None
+    website: str | None = None
+    parent: Text | None = None
+    sandbox: bool = False
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    code: str
+    name: Text
+    organization: str
+    field: str
+    levels: tuple[int, ...]
+    status: tuple[Status, ...]
+    batch: int | None = None
+    standard: str | None = None
+    validity_years: int | None = None
+    credits: Mapping[int, int] = field(default_factory=dict)
+    majors: tuple[str, ...] = ()
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class StandardLevel:
+    level: int
+    summary: str
+    work_areas: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    id: str
+    title: Text
+    version: str
+    organization: str
+    certificate: str
+    published: dt.date
+    levels: tuple[StandardLevel, ...] = ()
+    url: str | None = None
+    sha256: str | None = None
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class Pilot:
+    certificate: str
+    levels: tuple[int, ...]
+    since: dt.date
+    ended: dt.date | None = None
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    certificate: str
+    levels: tuple[int, ...]
+    since: dt.date
+    status: str
+    ended: dt.date | None = None
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class College:
+    id: str
+    province: str
+    name: Text
+    kind: str
+    code: str | None = None
+    city: str | None = None
+    pilots: tuple[Pilot, ...] = ()
+    sites: tuple[Site, ...] = ()
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    organization: str
+    serial: str
+    date: dt.date
+    reason: str
+    certificate: str | None = None
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationList:
+    """One organization's revoked serials (registry/revocations/<organization>.yaml)."""
+
+    organization: str
+    revoked: tuple[Revocation, ...]
+    src: Src = _src()
+
+    def find(self, serial: str) -> Revocation | None:
+        return next((r for r in self.revoked if r.serial == serial), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    slug: str
+    date: dt.date
+    title: Text
+    kind: str
+    body: str
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    src: Src = _src()
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    id: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    name: Text
+    site_url: str
+    verify_url: str
+    fields: tuple[Field, ...]
+
+
+def _index(items: Iterable[object], key: str) -> Mapping[str, object]:
+    return MappingProxyType({getattr(i, key): i for i in items})
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The whole registry, sorted by id, with read-only indexes for the common queries."""
+
+    settings: Settings
+    organizations: Mapping[str, Organization]
+    certificates: Mapping[str, Certificate]
+    standards: Mapping[str, Standard]
+    colleges: Mapping[str, College]
+    revocations: Mapping[str, RevocationList]
+    notices: tuple[Notice, ...] = ()
+    _by_org: Mapping[str, tuple[Certificate, ...]] = field(init=False, repr=False, compare=False)
+    _pilots: Mapping[str, tuple[tuple[College, Pilot], ...]] = field(init=False, repr=False, compare=False)
+    _sites: Mapping[str, tuple[tuple[College, Site], ...]] = field(init=False, repr=False, compare=False)
+    _keys: Mapping[bytes, tuple[Organization, Key]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_org: dict[str, list[Certificate]] = defaultdict(list)
+        for cert in self.certificates.values():
+            by_org[cert.organization].append(cert)
+        pilots: dict[str, list[tuple[College, Pilot]]] = defaultdict(list)
+        sites: dict[str, list[tuple[College, Site]]] = defaultdict(list)
+        for college in self.colleges.values():
+            for pilot in college.pilots:
+                pilots[pilot.certificate].append((college, pilot))
+            for site in college.sites:
+                sites[site.certificate].append((college, site))
+        keys = {k.kid: (org, k) for org in self.organizations.values() for k in org.keys}
+        freeze = object.__setattr__
+        freeze(self, "_by_org", {k: tuple(v) for k, v in by_org.items()})
+        freeze(self, "_pilots", {k: tuple(v) for k, v in pilots.items()})
+        freeze(self, "_sites", {k: tuple(v) for k, v in sites.items()})
+        freeze(self, "_keys", keys)
+
+    def certificates_of(self, org_id: str) -> tuple[Certificate, ...]:
+        return self._by_org.get(org_id, ())
+
+    def pilots_of(self, code: str) -> tuple[tuple[College, Pilot], ...]:
+        return self._pilots.get(code, ())
+
+    def sites_of(self, code: str) -> tuple[tuple[College, Site], ...]:
+        return self._sites.get(code, ())
+
+    def key_by_kid(self, kid: bytes) -> tuple[Organization, Key] | None:
+        return self._keys.get(kid)
+
+    def colleges_in(self, province: str) -> tuple[College, ...]:
+        return tuple(c for c in self.colleges.values() if c.province == province)
+
+    def field_by_id(self, field_id: str) -> Field | None:
+        return next((f for f in self.settings.fields if f.id == field_id), None)

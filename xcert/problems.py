@@ -1,0 +1,62 @@
+"""Located problems: every complaint about the registry says file, line and column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Loc:
+    """A place in a registry file; line and column count from 1."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    loc: Loc
+    message: str
+    severity: Severity = "error"
+
+    def format(self, style: Literal["text", "github"] = "text") -> str:
+        if style == "github":
+            # GitHub workflow commands: newlines and % must be escaped in the message.
+            msg = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            where = f"file={self.loc.path},line={self.loc.line},col={self.loc.col}"
+            return f"::{self.severity} {where}::{msg}"
+        return f"{self.loc}: {self.severity}: {self.message}"
+
+
+@dataclass(slots=True)
+class Problems:
+    """Collects problems instead of stopping at the first one (mkdocs' way)."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def error(self, loc: Loc, message: str) -> None:
+        self.items.append(Problem(loc, message, "error"))
+
+    def warning(self, loc: Loc, message: str) -> None:
+        self.items.append(Problem(loc, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
