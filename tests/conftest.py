@@ -1,0 +1,78 @@
+"""Shared fixtures: the small test registry, its trust list and its TEST signing keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nacl.signing import SigningKey
+
+from xcert import trust as trustmod
+from xcert.load import load_registry
+from xcert.token import Claims, sign
+
+FIXTURE_REGISTRY = Path(__file__).parent / "fixtures" / "registry"
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def fixture_key(n: int) -> SigningKey:
+    """care-org's published TEST keys (see tests/fixtures/registry/README.md)."""
+    return SigningKey(f"fixture-org-key-{n}".encode().ljust(32, b"."))
+
+
+def at(day: str, hour: int = 12) -> int:
+    """Unix seconds for noon China Standard Time on an ISO day."""
+    return int(dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), CST).timestamp())
+
+
+def claims(**overrides: Any) -> Claims:
+    values: dict[str, Any] = {
+        "version": 1,
+        "certificate": "old-care",
+        "level": 2,
+        "serial": "2023000000000001",
+        "holder_name": "王小明",
+        "id_tail": "123X",
+        "issued_at": at("2023-01-10"),
+        "college": "test-care-college",
+    }
+    values.update(overrides)
+    return Claims(**values)
+
+
+@pytest.fixture(scope="session")
+def registry():  # type: ignore[no-untyped-def]
+    result = load_registry(FIXTURE_REGISTRY)
+    assert result.ok, [p.format() for p in result.errors]
+    return result.registry
+
+
+@pytest.fixture(scope="session")
+def trust_json(registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    stamp = trustmod.Stamp("test", None, "2024-01-01T00:00:00Z")
+    return json.loads(trustmod.dumps(trustmod.build_trust_list(registry, stamp)))
+
+
+@pytest.fixture
+def make_trust(trust_json) -> Callable[..., trustmod.TrustList]:  # type: ignore[no-untyped-def]
+    """A trust list, optionally changed by a function of its JSON (one rule per test)."""
+
+    def make(change: Callable[[dict[str, Any]], None] | None = None) -> trustmod.TrustList:
+        data = json.loads(json.dumps(trust_json))
+        if change is not None:
+            change(data)
+        return trustmod.TrustList.from_json(data)
+
+    return make
+
+
+@pytest.fixture
+def signed() -> Callable[..., bytes]:
+    def make(key: int = 2, **overrides: Any) -> bytes:
+        return sign(claims(**overrides), fixture_key(key))
+
+    return make

@@ -1,0 +1,250 @@
+"""The one verification routine. The CLI, the verify service and the tests all call
+`verify`; no other module decides whether a certificate is valid.
+
+A token is valid only if every check passes. The result lists each check that ran with
+a stable code, so a person (or a program) can see exactly why a certificate failed.
+
+Rules (the house plan's table):
+
+* the token parses (else MALFORMED), its kid names a published key and the signature
+  verifies with that key (8-byte kids can collide: every key with the kid is tried);
+* a compromised key invalidates everything it ever signed: its holder could have
+  back-dated the issue time, so a signed date proves nothing;
+* the issue time lies inside the key's signing window and before its retirement (a
+  retired key keeps what it signed before retirement valid), and not in the future
+  beyond the allowed clock skew;
+* on the issue date the organization was approved, it owns the certificate type, the
+  type was active, and the level is one the type offers;
+* the serial is not revoked (REVOKED), and the certificate has not expired (EXPIRED):
+  expiry is the token's own `exp`, or issue date + the type's validity years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import LEVEL_NAMES
+from .token import Claims, DecodedToken, MalformedToken, decode, token_from_text, verify_signature
+from .trust import TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
+
+VALID, INVALID, REVOKED, EXPIRED, MALFORMED = "valid", "invalid", "revoked", "expired", "malformed"
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+# The stable check codes, in the order they run, with what a failure means in plain words.
+CHECKS: dict[str, tuple[str, str]] = {
+    "token.format": ("二维码内容不是有效的证书凭证", "The QR content is not a valid certificate token"),
+    "key.known": ("签发密钥不在公开的信任列表中", "The signing key is not in the published trust list"),
+    "signature": (
+        "签名无效：证书内容被篡改或不是由该机构签发",
+        "The signature does not match: altered or not issued by this organization",
+    ),
+    "key.not_compromised": (
+        "签发密钥已被报告泄露，其签发的所有证书均无效",
+        "The signing key was reported compromised; nothing it signed can be trusted",
+    ),
+    "key.window": ("签发时间不在该密钥的有效签发期内", "The issue time is outside the key's signing window"),
+    "issued.not_future": ("签发时间在未来", "The issue time is in the future"),
+    "organization.approved": (
+        "签发当日该培训评价组织未处于批准状态",
+        "The organization was not approved on the issue date",
+    ),
+    "certificate.owner": ("该组织无权签发此证书类型", "The organization may not issue this certificate type"),
+    "certificate.active": (
+        "签发当日该证书类型未处于有效状态",
+        "The certificate type was not active on the issue date",
+    ),
+    "certificate.level": ("该证书类型不提供此等级", "The certificate type does not offer this level"),
+    "revocation": ("该证书已被撤销", "The certificate has been revoked"),
+    "expiry": ("该证书已过有效期", "The certificate has expired"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    code: str
+    ok: bool
+    detail: str
+
+    @property
+    def explanation(self) -> tuple[str, str]:
+        """Plain words (zh, en) for a failed check."""
+        return CHECKS[self.code]
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    checks: tuple[Check, ...]
+    claims: Claims | None = None  # only once the signature verified: never show unsigned text
+    issuer: TrustedOrganization | None = None
+    certificate: TrustedCertificate | None = None
+    key: TrustedKey | None = None
+    expires_at: dt.datetime | None = None
+    verified_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def valid(self) -> bool:
+        return self.status == VALID
+
+    @property
+    def test(self) -> bool:
+        """Signed by the public sandbox key: never a real certificate."""
+        return self.issuer is not None and self.issuer.sandbox
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        claims = self.claims
+        return {
+            "status": self.status,
+            "test": self.test,
+            "verified_at": _iso(self.verified_at),
+            "checks": [{"code": c.code, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "claims": None
+            if claims is None
+            else {
+                "certificate": claims.certificate,
+                "level": claims.level,
+                "level_name": dict(zip(("zh", "en"), LEVEL_NAMES[claims.level], strict=True)),
+                "serial": claims.serial,
+                "holder_name": claims.holder_name,
+                "id_tail": claims.id_tail,
+                "college": claims.college,
+                "issued_at": _iso(_instant(claims.issued_at)),
+                "expires_at": _iso(self.expires_at) if self.expires_at else None,
+            },
+            "issuer": None
+            if self.issuer is None
+            else {"id": self.issuer.id, "name": dict(self.issuer.name), "sandbox": self.issuer.sandbox},
+            "certificate": None
+            if self.certificate is None
+            else {"code": self.certificate.code, "name": dict(self.certificate.name)},
+        }
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _instant(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None) -> Result:
+    """Verify a token (bytes, or a verify URL / digits / hex as text) against a trust list."""
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        decoded = decode(token_from_text(token) if isinstance(token, str) else bytes(token))
+    except MalformedToken as e:
+        return Result(MALFORMED, (Check("token.format", False, str(e)),), verified_at=now)
+    checks = [Check("token.format", True, "COSE_Sign1 / EdDSA, format version 1")]
+
+    candidates = trust.keys_for(decoded.kid)
+    checks.append(Check("key.known", bool(candidates), f"kid {decoded.kid.hex()}"))
+    key = _signing_key(decoded, candidates)
+    if key is None:
+        if candidates:
+            checks.append(Check("signature", False, "Ed25519 signature does not verify"))
+        return Result(INVALID, tuple(checks), verified_at=now)
+    checks.append(Check("signature", True, f"Ed25519 signature verifies with kid {key.kid.hex()}"))
+    return _claims_checks(decoded.claims, key, trust.organizations[key.organization], checks, now)
+
+
+def _signing_key(decoded: DecodedToken, candidates: tuple[TrustedKey, ...]) -> TrustedKey | None:
+    return next((k for k in candidates if verify_signature(decoded, k.public_key)), None)
+
+
+def _claims_checks(
+    claims: Claims, key: TrustedKey, org: TrustedOrganization, checks: list[Check], now: dt.datetime
+) -> Result:
+    issued = _instant(claims.issued_at)
+    add = checks.append
+    if key.compromised_at is not None:
+        add(Check("key.not_compromised", False, f"key reported compromised at {_iso(key.compromised_at)}"))
+    else:
+        add(Check("key.not_compromised", True, f"key status {key.status}"))
+    window_end = min((t for t in (key.sign_before, key.retired_at) if t is not None), default=None)
+    in_window = key.sign_from <= issued and (window_end is None or issued < window_end)
+    add(
+        Check(
+            "key.window",
+            in_window,
+            f"issued {_iso(issued)}; window {_iso(key.sign_from)} – "
+            f"{_iso(window_end) if window_end else 'open'}",
+        )
+    )
+    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {_iso(issued)}, now {_iso(now)}"))
+    org_state = org.status_at(issued)
+    add(
+        Check(
+            "organization.approved", org_state == "approved", f"{org.id} was {org_state or 'not yet listed'}"
+        )
+    )
+
+    cert = org.certificates.get(claims.certificate)
+    add(Check("certificate.owner", cert is not None, f"{claims.certificate} by {org.id}"))
+    expires = None
+    if cert is not None:
+        cert_state = cert.status_at(issued)
+        add(
+            Check(
+                "certificate.active",
+                cert_state == "active",
+                f"{cert.code} was {cert_state or 'not yet listed'}",
+            )
+        )
+        add(
+            Check(
+                "certificate.level",
+                claims.level in cert.levels,
+                f"level {claims.level} of {list(cert.levels)}",
+            )
+        )
+        expires = _expiry(claims, cert)
+    elif claims.expires_at is not None:
+        expires = _instant(claims.expires_at)
+
+    revoked = org.revocations.get(claims.serial)
+    add(
+        Check(
+            "revocation",
+            revoked is None,
+            f"revoked on {revoked.date}: {revoked.reason}"
+            if revoked
+            else f"serial {claims.serial} not revoked",
+        )
+    )
+    add(
+        Check(
+            "expiry", expires is None or now < expires, f"expires {_iso(expires)}" if expires else "no expiry"
+        )
+    )
+
+    failed = {c.code for c in checks if not c.ok}
+    if failed - {"revocation", "expiry"}:
+        status = INVALID
+    elif "revocation" in failed:
+        status = REVOKED
+    elif "expiry" in failed:
+        status = EXPIRED
+    else:
+        status = VALID
+    return Result(status, tuple(checks), claims, org, cert, key, expires, now)
+
+
+def _expiry(claims: Claims, cert: TrustedCertificate) -> dt.datetime | None:
+    """The earlier of the token's own `exp` and issue date + the type's validity years."""
+    ends = []
+    if claims.expires_at is not None:
+        ends.append(_instant(claims.expires_at))
+    if cert.validity_years:
+        issued = _instant(claims.issued_at)
+        try:
+            ends.append(issued.replace(year=issued.year + cert.validity_years))
+        except ValueError:  # 29 February
+            ends.append(issued.replace(year=issued.year + cert.validity_years, day=28))
+    return min(ends, default=None)
