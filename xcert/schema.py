@@ -58,6 +58,7 @@ class Text(Type):
     check_fn: Checker | None = None
     max_len: int = 2000
     example: str | None = None
+    shape: str | None = None  # what the pattern means, for messages
 
     def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
         if not isinstance(value, str):
@@ -74,7 +75,8 @@ class Text(Type):
             out.error(loc, f"{where}: '{value}' is not one of {', '.join(self.enum)}{hint}")
         elif self.pattern is not None and not re.fullmatch(self.pattern, value):
             example = f", e.g. '{self.example}'" if self.example else ""
-            out.error(loc, f"{where}: '{value}' does not match {self.pattern}{example}")
+            shape = self.shape or f"matching {self.pattern}"
+            out.error(loc, f"{where}: '{value}' is not {shape}{example}")
         elif self.check_fn is not None and (message := self.check_fn(value)):
             out.error(loc, f"{where}: {message}")
 
@@ -107,7 +109,7 @@ SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 
 
 def Slug(doc: str) -> Text:  # noqa: N802 - reads like a type in the declarations below
-    return Text(doc=doc, pattern=SLUG, max_len=64, example="elderly-care")
+    return Text(doc=doc, pattern=SLUG, max_len=64, example="elderly-care", shape="an id of a-z, 0-9 and -")
 
 
 @dataclass
@@ -285,7 +287,12 @@ LEVELS = ListOf(LEVEL, "Levels, a subset of 1, 2, 3", min_items=1, unique=True)
 SOURCES = ListOf(Text("A URL or document number"), "Where the facts come from")
 EXAMPLE = Bool("Illustrative entry, not an official fact: the site labels it as example data")
 PROVINCE = Text("GB/T 2260 two-digit province code, quoted", enum=tuple(codes.PROVINCES), max_len=2)
-URL = Text("An http(s) URL", pattern=r"https?://[^\s<>\"']+", example="https://www.example.org/")
+URL = Text(
+    "An http(s) URL",
+    pattern=r"https?://[^\s<>\"']+",
+    example="https://www.example.org/",
+    shape="an http(s) URL",
+)
 
 
 def _status_history(states: tuple[str, ...], with_batch: bool) -> ListOf:

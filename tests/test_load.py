@@ -1,0 +1,82 @@
+"""registry/ → model: the real registry, the fixture, queries, and the `check` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FIXTURE_REGISTRY
+
+from xcert.load import load_registry
+from xcert.model import status_on
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_real_registry_passes_check() -> None:
+    result = load_registry(ROOT / "registry")
+    assert result.ok, "\n".join(p.format() for p in result.errors)
+    reg = result.registry
+    assert {"elderly-care", "bim", "web-frontend", "logistics-management"} <= set(reg.certificates)
+    assert any(o.sandbox for o in reg.organizations.values())
+
+
+def test_model_queries(registry) -> None:  # type: ignore[no-untyped-def]
+    assert [c.code for c in registry.certificates_of("care-org")] == ["old-care"]
+    (college, pilot), *_ = registry.pilots_of("old-care")
+    assert (college.id, pilot.levels) == ("test-care-college", (1, 2, 3))
+    assert [c.id for c in registry.colleges_in("43")] == ["test-care-college"]
+    org = registry.organizations["care-org"]
+    assert registry.key_by_kid(org.keys[1].kid) == (org, org.keys[1])
+    assert registry.field_by_id("logistics").zh == "物流"
+    assert registry.revocations["care-org"].find("Y2020000001").reason == "考核舞弊"
+
+
+def test_status_on_a_day(registry) -> None:  # type: ignore[no-untyped-def]
+    history = registry.organizations["logi-org"].status
+    assert status_on(history, dt.date(2019, 4, 9)) is None
+    assert status_on(history, dt.date(2019, 4, 10)) == "approved"
+    assert status_on(history, dt.date(2021, 3, 1)) == "suspended"
+
+
+def test_objects_are_immutable_and_compare_by_content(registry) -> None:  # type: ignore[no-untyped-def]
+    again = load_registry(FIXTURE_REGISTRY).registry
+    assert again.certificates["old-care"] == registry.certificates["old-care"]
+    try:
+        registry.certificates["old-care"].levels = (1,)  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("model objects must be frozen")
+
+
+def run_check(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "check", *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_check_command_exit_codes_and_formats(tmp_path: Path) -> None:
+    assert run_check("--registry", str(FIXTURE_REGISTRY)).returncode == 0
+    broken = tmp_path / "registry"
+    broken.mkdir()
+    (broken / "registry.yaml").write_text("name: {zh: x, en: y}\nsite_url: ftp://x\n", encoding="utf-8")
+    text = run_check("--registry", "registry", cwd=tmp_path)
+    assert text.returncode == 1
+    assert text.stdout.splitlines() == [
+        "registry/registry.yaml:1:1: error: missing required key 'fields'",
+        "registry/registry.yaml:1:1: error: missing required key 'verify_url'",
+        "registry/registry.yaml:2:11: error: site_url: 'ftp://x' is not an http(s) URL, "
+        "e.g. 'https://www.example.org/'",
+    ]
+    github = run_check("--registry", "registry", "--format", "github", cwd=tmp_path)
+    assert github.stdout.splitlines()[0] == (
+        "::error file=registry/registry.yaml,line=1,col=1::missing required key 'fields'"
+    )
+
+
+def test_missing_registry_is_one_clear_error(tmp_path: Path) -> None:
+    result = run_check("--registry", str(tmp_path / "nowhere"))
+    assert result.returncode == 1 and "registry.yaml not found" in result.stdout

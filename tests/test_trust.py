@@ -1,0 +1,55 @@
+"""The trust list: what the site publishes and every verifier reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from conftest import FIXTURE_REGISTRY
+
+from xcert import trust
+
+
+def test_dates_become_exact_instants(trust_json) -> None:  # type: ignore[no-untyped-def]
+    care = next(o for o in trust_json["organizations"] if o["id"] == "care-org")
+    retired = next(k for k in care["keys"] if k["status"] == "retired")
+    assert retired["sign_from"] == "2019-04-10T00:00:00+08:00"
+    assert retired["sign_before"] == "2023-01-01T00:00:00+08:00"  # sign_until is inclusive
+    assert retired["retired_at"] == "2022-06-30T00:00:00+08:00"
+    assert care["revocations"][0]["serial"] == "Y2020000001"
+
+
+def test_same_registry_same_bytes(registry) -> None:  # type: ignore[no-untyped-def]
+    stamp = trust.Stamp("v", None, "2024-01-01T00:00:00Z")
+    assert trust.dumps(trust.build_trust_list(registry, stamp)) == trust.dumps(
+        trust.build_trust_list(registry, stamp)
+    )
+
+
+def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(json.dumps(trust_json))
+    data["organizations"][0]["keys"][0]["kid"] = "0000000000000000"  # a lying file
+    parsed = trust.TrustList.from_json(data)
+    key = parsed.organizations["care-org"].keys[0]
+    assert parsed.keys_for(key.kid) == (key,)
+    assert key.kid.hex() != "0000000000000000"
+
+
+def test_stamp_is_a_content_hash(tmp_path: Path) -> None:
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    a = trust.stamp_for(FIXTURE_REGISTRY, now)
+    assert a == trust.stamp_for(FIXTURE_REGISTRY, now)
+    assert a.built_at == "2024-01-01T00:00:00Z"
+
+
+def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(trust_json), encoding="utf-8")
+    assert "care-org" in trust.read_trust_list(path).organizations
+    try:
+        trust.read_trust_list(tmp_path / "none.json")
+    except trust.TrustListError as e:
+        assert "cannot read trust list" in str(e)
+    else:
+        raise AssertionError("a missing trust list must be refused")
