@@ -29,8 +29,8 @@ BAR_WALL_S = 15.0
 BAR_RSS_MB = 1024.0
 
 
-def run_check(registry: Path) -> tuple[int, float, float, str]:
-    """Run check in a child process: (exit code, wall seconds, peak RSS MiB, tail of output)."""
+def run_check(registry: Path) -> tuple[int, float, float, float, str]:
+    """Run check in a child process: (exit code, wall s, CPU s, peak RSS MiB, output tail)."""
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "build.py"), "check", "--registry", str(registry)],
@@ -41,9 +41,9 @@ def run_check(registry: Path) -> tuple[int, float, float, str]:
     wall = time.perf_counter() - t0
     # Only one child has been waited for when this is called first, so the maximum over
     # all children is this child's peak.
-    rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-    return proc.returncode, wall, rss_kib / 1024, tail
+    return proc.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, tail
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +66,15 @@ def main(argv: list[str] | None = None) -> int:
             counts = generate(registry, args.scale, args.seed)
             result.update(scale=args.scale, seed=args.seed, generate_s=round(time.perf_counter() - t0, 2))
             result.update(counts)
-        code, wall, rss_mb, tail = run_check(registry)
-    result = {"wall_s": round(wall, 2), "peak_rss_mb": round(rss_mb, 1), "check_exit": code, **result}
+        code, wall, cpu, rss_mb, tail = run_check(registry)
+    # cpu_s (user + system of the child) tells a slow checker from a busy machine.
+    result = {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(rss_mb, 1),
+        "cpu_s": round(cpu, 2),
+        "check_exit": code,
+        **result,
+    }
     result["within_bar"] = code == 0 and wall <= BAR_WALL_S and rss_mb <= BAR_RSS_MB
     if code != 0:
         result["check_tail"] = tail
