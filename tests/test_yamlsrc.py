@@ -31,7 +31,7 @@ def test_billion_laughs_is_refused_fast() -> None:
         prev, name = chr(ord("a") + i - 1), chr(ord("a") + i)
         lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
     start = time.perf_counter()
-    with pytest.raises(YamlError, match="anchors and aliases"):
+    with pytest.raises(YamlError, match="anchors"):
         load_text("\n".join(lines), "bomb.yaml")
     assert time.perf_counter() - start < 1.0
 

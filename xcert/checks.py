@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from .model import Certificate, College, Key, Registry, RevocationList, Status
+from .model import Certificate, College, Key, Registry, RevocationList, Src, Status
 from .problems import Loc, Problems
 
 T = TypeVar("T")
@@ -29,8 +29,8 @@ def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) ->
     for cert in reg.certificates.values():
         _certificate(reg, cert, out, _ref)
     for std in reg.standards.values():
-        _ref(reg.organizations, std.organization, std.src.at("organization"), "organization", out)
-        cert = _ref(reg.certificates, std.certificate, std.src.at("certificate"), "certificate", out)
+        _ref(reg.organizations, std.organization, std.src, "organization", "organization", out)
+        cert = _ref(reg.certificates, std.certificate, std.src, "certificate", "certificate", out)
         if cert is not None and cert.organization != std.organization:
             out.error(
                 std.src.at("organization"),
@@ -54,7 +54,7 @@ def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) ->
                 "colleges": reg.colleges,
             }[kind]
             for ident in ids:
-                _ref(table, ident, notice.src.at("related"), f"related.{kind}", out)
+                _ref(table, ident, notice.src, "related", f"related.{kind}", out)
     _unique(((o.uscc, o.src.at("uscc")) for o in reg.organizations.values() if o.uscc), "USCC", out)
     _unique(((c.code, c.src.at("code")) for c in reg.colleges.values() if c.code), "school code", out)
     _unique(
@@ -65,13 +65,19 @@ def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) ->
 
 
 def _ref_in(
-    unusable: frozenset[str], table: Mapping[str, T], ident: str, loc: Loc, what: str, out: Problems
+    unusable: frozenset[str],
+    table: Mapping[str, T],
+    ident: str,
+    src: Src,
+    field: str,
+    what: str,
+    out: Problems,
 ) -> T | None:
     found = table.get(ident)
     if found is None and ident not in unusable:
         close = difflib.get_close_matches(ident, list(table), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        out.error(loc, f"{what}: unknown {what.split('.')[-1].rstrip('s')} '{ident}'{hint}")
+        out.error(src.at(field), f"{what}: unknown {what.split('.')[-1].rstrip('s')} '{ident}'{hint}")
     return found
 
 
@@ -101,14 +107,14 @@ def _key(key: Key, where: str, out: Problems) -> None:
 
 def _certificate(reg: Registry, cert: Certificate, out: Problems, _ref: Ref) -> None:
     _history(cert.status, "status", out)
-    org = _ref(reg.organizations, cert.organization, cert.src.at("organization"), "organization", out)
+    org = _ref(reg.organizations, cert.organization, cert.src, "organization", "organization", out)
     if reg.field_by_id(cert.field) is None:
         ids = [f.id for f in reg.settings.fields]
         close = difflib.get_close_matches(cert.field, ids, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         out.error(cert.src.at("field"), f"field: '{cert.field}' is not a field in registry.yaml{hint}")
     if cert.standard is not None:
-        std = _ref(reg.standards, cert.standard, cert.src.at("standard"), "standard", out)
+        std = _ref(reg.standards, cert.standard, cert.src, "standard", "standard", out)
         if std is not None and std.certificate != cert.code:
             out.error(cert.src.at("standard"), f"standard: '{std.id}' is the standard of '{std.certificate}'")
     if org is not None and org.sandbox and not _all_sandbox_name(cert):
@@ -134,7 +140,7 @@ def _college(reg: Registry, college: College, out: Problems, _ref: Ref) -> None:
         seen: dict[tuple[str, dt.date], int] = {}
         for i, rec in enumerate(records):
             cert = _ref(
-                reg.certificates, rec.certificate, rec.src.at("certificate"), f"{kind}[{i}].certificate", out
+                reg.certificates, rec.certificate, rec.src, "certificate", f"{kind}[{i}].certificate", out
             )
             if cert is not None:
                 missing = [lv for lv in rec.levels if lv not in cert.levels]
@@ -154,17 +160,15 @@ def _college(reg: Registry, college: College, out: Problems, _ref: Ref) -> None:
 
 def _revocations(reg: Registry, revocations: RevocationList, out: Problems, _ref: Ref) -> None:
     org_id = revocations.organization
-    _ref(reg.organizations, org_id, revocations.src.at("organization"), "organization", out)
-    seen: dict[str, Loc] = {}
+    _ref(reg.organizations, org_id, revocations.src, "organization", "organization", out)
+    seen: dict[str, Src] = {}
     for rev in revocations.revoked:
         if rev.serial in seen:
-            out.error(
-                rev.src.at("serial"),
-                f"serial '{rev.serial}' is already revoked at line {seen[rev.serial].line}",
-            )
-        seen[rev.serial] = rev.src.at("serial")
+            first = seen[rev.serial].at("serial").line
+            out.error(rev.src.at("serial"), f"serial '{rev.serial}' is already revoked at line {first}")
+        seen[rev.serial] = rev.src
         if rev.certificate is not None:
-            cert = _ref(reg.certificates, rev.certificate, rev.src.at("certificate"), "certificate", out)
+            cert = _ref(reg.certificates, rev.certificate, rev.src, "certificate", "certificate", out)
             if cert is not None and cert.organization != org_id:
                 out.error(
                     rev.src.at("certificate"), f"certificate: '{cert.code}' is not issued by '{org_id}'"

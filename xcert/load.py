@@ -34,7 +34,7 @@ from .model import (
     Text,
 )
 from .problems import Loc, Problem, Problems
-from .yamlsrc import YamlError, YList, YMap, load_file, load_text
+from .yamlsrc import MAX_BYTES, YamlError, YList, YMap, decode_utf8, load_text, pack
 
 # Directory → (schema kind, field that must equal the file name).
 DIRECTORIES = {
@@ -44,6 +44,7 @@ DIRECTORIES = {
     "colleges": ("colleges", "province"),
     "revocations": ("revocations", "organization"),
 }
+ID_FIELDS = dict(DIRECTORIES.values())
 IGNORED = {"README.md", ".gitkeep"}
 PRIVATE_KEY_MARKERS = re.compile(rb"PRIVATE KEY-----|xcert-ed25519-private-key", re.IGNORECASE)
 FRONT_MATTER = re.compile(r"\A---\r?\n(.*?\r?\n)---\r?\n?(.*)\Z", re.DOTALL)
@@ -75,22 +76,23 @@ def load_registry(root: Path) -> LoadResult:
     settings_doc = _read(settings_file, "registry", out)
     settings = _settings(settings_doc) if settings_doc is not None else None
 
-    docs: dict[str, list[YMap]] = {}
+    tasks = [
+        (path, kind)
+        for directory, (kind, _) in DIRECTORIES.items()
+        for path in _files(root / directory, ".yaml", out)
+    ]
+    docs: dict[str, list[YMap]] = {kind: [] for kind, _ in DIRECTORIES.values()}
     unusable: set[str] = set()  # ids of files that failed: not re-reported as unknown
-    for directory, (kind, id_field) in DIRECTORIES.items():
-        docs[kind] = []
-        for path in _files(root / directory, ".yaml", out):
-            doc = _read(path, kind, out)
-            if doc is None:
-                unusable.add(path.stem)
-                continue
-            if doc.get(id_field) != path.stem:
-                out.error(
-                    doc.value_loc(id_field),
-                    f"{id_field} '{doc.get(id_field)}' must equal the file name '{path.stem}'",
-                )
-                unusable.add(path.stem)
-                continue
+    for (path, kind), (doc, problems) in zip(tasks, _read_many(tasks), strict=True):
+        out.items.extend(problems)
+        id_field = ID_FIELDS[kind]
+        if doc is not None and doc.get(id_field) != path.stem:
+            message = f"{id_field} '{doc.get(id_field)}' must equal the file name '{path.stem}'"
+            out.error(doc.value_loc(id_field), message)
+            doc = None
+        if doc is None:
+            unusable.add(path.stem)
+        else:
             docs[kind].append(doc)
     notices = [n for p in _files(root / "notices", ".md", out) if (n := _notice(p, out))]
 
@@ -130,26 +132,37 @@ def _files(directory: Path, suffix: str, out: Problems) -> list[Path]:
     return found
 
 
-def _scan_secrets(path: Path, display: str, out: Problems) -> bool:
+def _read_bytes(path: Path, display: str) -> bytes:
+    """The file's bytes, refused when too big or when they hold private key material."""
+    if (size := path.stat().st_size) > MAX_BYTES:
+        raise YamlError(Loc(display), f"file is {size:,} bytes; registry files are limited to {MAX_BYTES:,}")
     data = path.read_bytes()
     if m := PRIVATE_KEY_MARKERS.search(data):
         line = data.count(b"\n", 0, m.start()) + 1
-        out.error(Loc(display, line), "private key material must never be in the registry")
-        return True
-    return False
+        raise YamlError(Loc(display, line), "private key material must never be in the registry")
+    return data
 
 
 def _read(path: Path, kind: str, out: Problems) -> YMap | None:
     """Load one YAML file and check it against its schema; None if it has any error."""
     display = _display(path)
     try:
-        if _scan_secrets(path, display, out):
-            return None
-        doc = load_file(path, display)
+        doc = load_text(decode_utf8(_read_bytes(path, display), display), display)
     except YamlError as e:
         out.error(e.loc, e.message)
         return None
     return _validated(doc, kind, Loc(display), out)
+
+
+def _read_task(task: tuple[Path, str]) -> tuple[YMap | None, list[Problem]]:
+    out = Problems()
+    return _read(task[0], task[1], out), out.items
+
+
+def _read_many(tasks: list[tuple[Path, str]]) -> list[tuple[YMap | None, list[Problem]]]:
+    # A process pool was measured slower here: pickling the parsed trees back to the
+    # parent costs more than parsing them.
+    return [_read_task(t) for t in tasks]
 
 
 def _validated(doc: Any, kind: str, loc: Loc, out: Problems) -> YMap | None:
@@ -157,7 +170,11 @@ def _validated(doc: Any, kind: str, loc: Loc, out: Problems) -> YMap | None:
         out.error(loc, "file is empty")
         return None
     before = len(out.errors)
-    schema.KINDS[kind].check(doc, "", getattr(doc, "loc", loc), out)
+    if isinstance(doc, YMap | YList):
+        path, pos = doc.path, doc.pos
+    else:
+        path, pos = loc.path, pack(loc.line, loc.col)
+    schema.KINDS[kind].check(doc, "", path, pos, out)
     return doc if len(out.errors) == before else None
 
 
@@ -175,7 +192,7 @@ def _by_id(items: Any) -> MappingProxyType[str, Any]:
 
 
 def _src(m: YMap) -> Src:
-    return Src(m.loc, m.value_locs)
+    return Src(m.path, m.pos, m.value_pos)
 
 
 def _text(m: YMap | None) -> Text | None:
@@ -315,18 +332,11 @@ def _revocations(d: YMap) -> RevocationList:
 
 def _notice(path: Path, out: Problems) -> Notice | None:
     display = _display(path)
-    if _scan_secrets(path, display, out):
-        return None
     try:
-        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        out.error(Loc(display), "file is not valid UTF-8")
-        return None
-    match = FRONT_MATTER.match(text)
-    if not match:
-        out.error(Loc(display), "a notice starts with YAML front matter between two '---' lines")
-        return None
-    try:
+        text = decode_utf8(_read_bytes(path, display), display)
+        match = FRONT_MATTER.match(text)
+        if not match:
+            raise YamlError(Loc(display), "a notice starts with YAML front matter between two '---' lines")
         meta = load_text(match.group(1), display, first_line=2)
     except YamlError as e:
         out.error(e.loc, e.message)

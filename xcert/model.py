@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .problems import Loc
+from .yamlsrc import loc_at, pack
 
 LEVEL_NAMES = {1: ("初级", "Primary"), 2: ("中级", "Intermediate"), 3: ("高级", "Advanced")}
 
@@ -27,18 +29,22 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), CST)
 
 
-@dataclass(frozen=True, slots=True)
-class Src:
-    """Where an object and each of its field values were written."""
+class Src(NamedTuple):
+    """Where an object and each of its field values were written (packed positions)."""
 
-    loc: Loc
-    fields: Mapping[str, Loc] = field(default_factory=dict)
+    path: str
+    pos: int = 0
+    field_pos: Mapping[Any, int] = MappingProxyType({})
+
+    @property
+    def loc(self) -> Loc:
+        return loc_at(self.path, self.pos)
 
     def at(self, name: str) -> Loc:
-        return self.fields.get(name, self.loc)
+        return loc_at(self.path, self.field_pos.get(name, self.pos))
 
 
-NO_SRC = Src(Loc("<memory>"))
+NO_SRC = Src("<memory>", pack(1, 1))
 
 
 def _src() -> Src:

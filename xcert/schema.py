@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import codes
-from .problems import Loc, Problems
-from .yamlsrc import YList, YMap
+from .problems import Problems
+from .yamlsrc import YList, YMap, loc_at
 
 Checker = Callable[[str], str | None]
 
@@ -38,7 +38,7 @@ def _kind(value: Any) -> str:
 class Type:
     doc: str = ""
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         raise NotImplementedError
 
     def json_schema(self) -> dict[str, Any]:
@@ -60,25 +60,25 @@ class Text(Type):
     example: str | None = None
     shape: str | None = None  # what the pattern means, for messages
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, str):
             hint = f' (quote it: "{value}")' if isinstance(value, int | float) else ""
             if isinstance(value, dt.date):
                 hint = f' (quote it: "{value.isoformat()}")'
-            out.error(loc, f"{where}: expected a string, got {_kind(value)}{hint}")
+            out.error(loc_at(path, pos), f"{where}: expected a string, got {_kind(value)}{hint}")
             return
         if message := _text_policy(value, self.max_len):
-            out.error(loc, f"{where}: {message}")
+            out.error(loc_at(path, pos), f"{where}: {message}")
         elif self.enum is not None and value not in self.enum:
             close = difflib.get_close_matches(value, self.enum, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            out.error(loc, f"{where}: '{value}' is not one of {', '.join(self.enum)}{hint}")
+            out.error(loc_at(path, pos), f"{where}: '{value}' is not one of {', '.join(self.enum)}{hint}")
         elif self.pattern is not None and not re.fullmatch(self.pattern, value):
             example = f", e.g. '{self.example}'" if self.example else ""
             shape = self.shape or f"matching {self.pattern}"
-            out.error(loc, f"{where}: '{value}' is not {shape}{example}")
+            out.error(loc_at(path, pos), f"{where}: '{value}' is not {shape}{example}")
         elif self.check_fn is not None and (message := self.check_fn(value)):
-            out.error(loc, f"{where}: {message}")
+            out.error(loc_at(path, pos), f"{where}: {message}")
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": self.max_len}
@@ -97,8 +97,10 @@ def _text_policy(value: str, max_len: int) -> str | None:
         return f"is {len(value)} characters long; the limit is {max_len}"
     if value != value.strip():
         return f"'{value}' has leading or trailing spaces"
-    if unicodedata.normalize("NFC", value) != value:
+    if not unicodedata.is_normalized("NFC", value):
         return f"'{value}' is not in Unicode NFC form (normalise it before committing)"
+    if value.isascii() and value.isprintable():
+        return None
     for ch in value:
         if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t":
             return f"contains the invisible control character U+{ord(ch):04X}"
@@ -118,13 +120,13 @@ class Int(Type):
     minimum: int | None = None
     maximum: int | None = None
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
-            out.error(loc, f"{where}: expected an integer, got {_kind(value)}")
+            out.error(loc_at(path, pos), f"{where}: expected an integer, got {_kind(value)}")
         elif self.minimum is not None and value < self.minimum:
-            out.error(loc, f"{where}: {value} is below the minimum {self.minimum}")
+            out.error(loc_at(path, pos), f"{where}: {value} is below the minimum {self.minimum}")
         elif self.maximum is not None and value > self.maximum:
-            out.error(loc, f"{where}: {value} is above the maximum {self.maximum}")
+            out.error(loc_at(path, pos), f"{where}: {value} is above the maximum {self.maximum}")
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer"}
@@ -139,10 +141,10 @@ class Int(Type):
 class Date(Type):
     doc: str = ""
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             got = f"'{value}'" if isinstance(value, str) else _kind(value)
-            out.error(loc, f"{where}: expected a date YYYY-MM-DD, got {got}")
+            out.error(loc_at(path, pos), f"{where}: expected a date YYYY-MM-DD, got {got}")
 
     def json_schema(self) -> dict[str, Any]:
         return self._schema({"type": "string", "format": "date"})
@@ -152,9 +154,9 @@ class Date(Type):
 class Bool(Type):
     doc: str = ""
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, bool):
-            out.error(loc, f"{where}: expected true or false, got {_kind(value)}")
+            out.error(loc_at(path, pos), f"{where}: expected true or false, got {_kind(value)}")
 
     def json_schema(self) -> dict[str, Any]:
         return self._schema({"type": "boolean"})
@@ -165,9 +167,9 @@ class Nullable(Type):
     inner: Type
     doc: str = ""
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if value is not None:
-            self.inner.check(value, where, loc, out)
+            self.inner.check(value, where, path, pos, out)
 
     def json_schema(self) -> dict[str, Any]:
         return self._schema({"anyOf": [self.inner.json_schema(), {"type": "null"}]})
@@ -180,19 +182,19 @@ class ListOf(Type):
     min_items: int = 0
     unique: bool = False
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, list):
-            out.error(loc, f"{where}: expected a list, got {_kind(value)}")
+            out.error(loc_at(path, pos), f"{where}: expected a list, got {_kind(value)}")
             return
         if len(value) < self.min_items:
-            out.error(loc, f"{where}: needs at least {self.min_items} item(s)")
-        item_loc = value.item_loc if isinstance(value, YList) else (lambda _i: loc)
+            out.error(loc_at(path, pos), f"{where}: needs at least {self.min_items} item(s)")
+        item_pos = value.item_pos if isinstance(value, YList) else [pos] * len(value)
         seen: set[Any] = set()
         for i, item in enumerate(value):
-            self.item.check(item, f"{where}[{i}]", item_loc(i), out)
+            self.item.check(item, f"{where}[{i}]", path, item_pos[i], out)
             if self.unique and isinstance(item, str | int):
                 if item in seen:
-                    out.error(item_loc(i), f"{where}[{i}]: '{item}' is listed twice")
+                    out.error(loc_at(path, item_pos[i]), f"{where}[{i}]: '{item}' is listed twice")
                 seen.add(item)
 
     def json_schema(self) -> dict[str, Any]:
@@ -218,24 +220,24 @@ class Obj(Type):
     doc: str = ""
     rules: list[Callable[[YMap, str, Problems], None]] = field(default_factory=list)
 
-    def check(self, value: Any, where: str, loc: Loc, out: Problems) -> None:
+    def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, dict):
-            out.error(loc, f"{where or 'file'}: expected a mapping, got {_kind(value)}")
+            out.error(loc_at(path, pos), f"{where or 'file'}: expected a mapping, got {_kind(value)}")
             return
         prefix = f"{where}." if where else ""
-        key_loc = value.key_loc if isinstance(value, YMap) else (lambda _k: loc)
-        value_loc = value.value_loc if isinstance(value, YMap) else (lambda _k: loc)
-        allowed = [str(k) for k in self.fields]
+        key_pos = value.key_pos if isinstance(value, YMap) else {}
+        value_pos = value.value_pos if isinstance(value, YMap) else {}
         for key in value:
             if key not in self.fields:
+                allowed = [str(k) for k in self.fields]
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                out.error(key_loc(key), f"{prefix}{key}: unknown key{hint}")
+                out.error(loc_at(path, key_pos.get(key, pos)), f"{prefix}{key}: unknown key{hint}")
         for key, spec in self.fields.items():
             if key in value:
-                spec.type.check(value[key], f"{prefix}{key}", value_loc(key), out)
+                spec.type.check(value[key], f"{prefix}{key}", path, value_pos.get(key, pos), out)
             elif spec.required:
-                out.error(loc, f"{prefix}missing required key '{key}'")
+                out.error(loc_at(path, pos), f"{prefix}missing required key '{key}'")
         if isinstance(value, YMap):
             for rule in self.rules:
                 rule(value, prefix, out)
