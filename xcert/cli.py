@@ -1,0 +1,523 @@
+"""The `xcert` command: a thin layer over xcert.keys, xcert.issue, xcert.token and xcert.verify.
+
+Every failure the user can cause ends as a click error (exit 1, or 2 for usage), never a
+traceback. Output meant for pasting (the YAML snippet, URLs, tokens.csv) goes to stdout;
+notes and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import keys as keymod
+from . import qr
+from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, parse_day, today
+from .model import LEVEL_NAMES
+from .token import MalformedToken, decode, to_digits, token_from_text
+from .trust import TrustList, TrustListError, read_trust_list, trust_list_from_registry
+from .verify import CHECKS, verify
+
+DEFAULT_REGISTRY = "registry"
+
+
+def _trust(registry: str | None, trust: str | None) -> TrustList:
+    """The trust list from --trust (path or URL) or --registry (default ./registry)."""
+    if registry and trust:
+        raise click.UsageError("give either --registry or --trust, not both")
+    try:
+        if trust:
+            return read_trust_list(trust)
+        directory = Path(registry or DEFAULT_REGISTRY)
+        if not (directory / "registry.yaml").is_file():
+            raise click.UsageError(
+                f"no registry at {directory}/ (registry.yaml not found); "
+                "pass --registry DIR or --trust keys.json"
+            )
+        return trust_list_from_registry(directory)
+    except TrustListError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _key(path: str) -> keymod.PrivateKey:
+    try:
+        return keymod.read_private_key(path)
+    except keymod.KeyFileError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_day(value, "date")
+        except ValueError:
+            raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param=param) from None
+    return value
+
+
+def _token(text: str) -> bytes:
+    try:
+        return token_from_text(text)
+    except MalformedToken as e:
+        raise click.ClickException(f"malformed: {e}") from None
+
+
+def _note(message: str) -> None:
+    click.echo(message, err=True)
+
+
+trust_options = [
+    click.option(
+        "--registry",
+        metavar="DIR",
+        help=f"Registry directory to derive the trust list from [default: ./{DEFAULT_REGISTRY}].",
+    ),
+    click.option(
+        "--trust", metavar="PATH|URL", help="Published trust list (keys.json) instead of a registry."
+    ),
+]
+
+
+def with_trust(fn: Any) -> Any:
+    for option in reversed(trust_options):
+        fn = option(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="xcert")
+def main() -> None:
+    """Sign, print, decode and verify 1+X certificate tokens.
+
+    An organization signs each certificate with its private key; the QR code on the paper
+    holds an https URL with the signed token. Anyone verifies it against the published
+    trust list (keys.json) or a registry checkout.
+    """
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--org", required=True, metavar="ID", help="Organization id (registry slug) the key is for.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Where to write the private key (mode 0600; never overwritten).",
+)
+def keygen(org: str, out: str) -> None:
+    """Create an organization's Ed25519 signing key.
+
+    Writes the private key to FILE (readable only by you) and prints the YAML to add to
+    registry/organizations/ID.yaml in a pull request. Tokens signed with the key verify
+    once that pull request is merged and the trust list is published.
+    """
+    try:
+        key = keymod.generate(org)
+        keymod.write_private_key(out, key, comment=f"created {dt.datetime.now(CST):%Y-%m-%d %H:%M %z}")
+    except (ValueError, FileExistsError) as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"{out}: cannot write: {e.strerror or e}") from None
+    start = today()
+    try:
+        until = start.replace(year=start.year + 2)
+    except ValueError:  # 29 February
+        until = start.replace(year=start.year + 2, day=28)
+    _note(f"wrote {out} (mode 0600): keep it secret and backed up; never commit it")
+    click.echo(
+        f"# Add to registry/organizations/{org}.yaml in a pull request (append the item to `keys:`).\n"
+        f"# kid {key.kid.hex()}  fingerprint {keymod.fingerprint(key.public_key)}\n"
+        "keys:\n"
+        f"  - public_key: {keymod.public_key_b64url(key)}\n"
+        f"    not_before: {start.isoformat()}\n"
+        f"    sign_until: {until.isoformat()}   # suggested: two years, then a new key\n"
+        "    status: active"
+    )
+
+
+@main.command("key-info")
+@click.argument("file", type=click.Path(dir_okay=False))
+def key_info(file: str) -> None:
+    """Show a private key file's organization, kid, fingerprint and public key.
+
+    Compare the fingerprint with the key published for the organization before signing.
+    """
+    key = _key(file)
+    click.echo(f"org:         {key.org}")
+    click.echo(f"kid:         {key.kid.hex()}")
+    click.echo(f"fingerprint: {keymod.fingerprint(key.public_key)}")
+    click.echo(f"public_key:  {keymod.public_key_b64url(key)}")
+
+
+# --- issuing ----------------------------------------------------------------------------
+
+
+@main.command("issue")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The organization's private key file.",
+)
+@click.option(
+    "--certificate", required=True, metavar="CODE", help="Certificate type code, e.g. elderly-care."
+)
+@click.option("--level", required=True, metavar="N", help="Level: 1 初级, 2 中级 or 3 高级.")
+@click.option(
+    "--serial", required=True, metavar="S", help="Certificate serial, unique within the organization."
+)
+@click.option("--name", required=True, metavar="NAME", help="Holder's name as printed on the certificate.")
+@click.option(
+    "--id-number",
+    required=True,
+    metavar="ID",
+    help="Holder's 18-character national ID; checked, and only its last 4 characters are signed.",
+)
+@click.option("--date", callback=_day, metavar="YYYY-MM-DD", help="Issue day [default: today, China time].")
+@click.option("--college", metavar="CODE", help="College or assessment-site code (optional).")
+@click.option(
+    "--expires",
+    callback=_day,
+    metavar="YYYY-MM-DD",
+    help="Explicit expiry (00:00 China time). Normally omitted: verifiers derive expiry "
+    "from the certificate type's validity years, and the QR stays smaller.",
+)
+@click.option(
+    "--qr",
+    "qr_out",
+    type=click.Path(dir_okay=False),
+    metavar="OUT.svg|OUT.png",
+    help="Also write the QR code as SVG or PNG.",
+)
+@click.option(
+    "--ecc",
+    type=click.Choice(qr.EC_LEVELS),
+    default="M",
+    show_default=True,
+    help="QR error correction level.",
+)
+@with_trust
+def issue_cmd(
+    key_file: str,
+    certificate: str,
+    level: str,
+    serial: str,
+    name: str,
+    id_number: str,
+    date: str | None,
+    college: str | None,
+    expires: str | None,
+    qr_out: str | None,
+    ecc: str,
+    registry: str | None,
+    trust: str | None,
+) -> None:
+    """Sign one certificate and print its verify URL (the QR text).
+
+    Before anything is printed the token is verified against the trust list; a certificate
+    type or level the organization may not sign, a key outside its signing window, a
+    revoked serial and so on are refused with the reason.
+    """
+    if qr_out and Path(qr_out).suffix.lower() not in (".svg", ".png"):
+        raise click.BadParameter("expected a file name ending in .svg or .png", param_hint="--qr")
+    key = _key(key_file)
+    trust_list = _trust(registry, trust)
+    request = Request(certificate, level, serial, name, id_number, date, college, expires)
+    try:
+        issued = issue(request, key, trust_list)
+    except IssueError as e:
+        raise click.ClickException("refused to issue:\n  " + "\n  ".join(e.problems)) from None
+    if qr_out:
+        code = qr.encode(issued.url, ecc)
+        _write_atomic(Path(qr_out), code)
+        _note(f"wrote {qr_out} (QR version {code.version}, ECC {ecc})")
+    if issued.result.test:
+        _note("TEST: signed with the sandbox key; verifiers show it as a TEST certificate")
+    click.echo(issued.url)
+
+
+def _write_atomic(path: Path, code: qr.QrCode) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same suffix: qr.save picks the format by it
+    try:
+        qr.save(code, tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise click.ClickException(f"{path}: cannot write: {e.strerror or e}") from None
+
+
+@main.command("issue-batch")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The organization's private key file.",
+)
+@click.option(
+    "--csv",
+    "csv_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="IN.csv",
+    help="UTF-8 CSV with columns certificate, level, serial, name, id_number "
+    "and optionally date, college, expires.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="New (or empty) directory for tokens.csv and the QR files.",
+)
+@click.option(
+    "--date",
+    callback=_day,
+    metavar="YYYY-MM-DD",
+    help="Issue day for rows without a date [default: today, China time].",
+)
+@click.option(
+    "--ecc",
+    type=click.Choice(qr.EC_LEVELS),
+    default="M",
+    show_default=True,
+    help="QR error correction level.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    metavar="N",
+    help="Worker processes [default: the number of CPUs].",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@with_trust
+def issue_batch_cmd(
+    key_file: str,
+    csv_file: str,
+    out: str,
+    date: str | None,
+    ecc: str,
+    workers: int | None,
+    quiet: bool,
+    registry: str | None,
+    trust: str | None,
+) -> None:
+    """Issue a whole assessment session from a CSV file.
+
+    Every row is checked first (columns, level, ID number check character, dates, duplicate
+    serials, and the same verification as `xcert issue`); if any row is bad, every bad row
+    is reported with its line number and nothing is issued. Otherwise DIR gets tokens.csv
+    (serial, url) and SERIAL.svg and SERIAL.png per certificate, all at once. The same
+    input gives the same bytes.
+    """
+    key = _key(key_file)
+    trust_list = _trust(registry, trust)
+    bars: list[Any] = []
+
+    def progress(phase: str, total: int) -> Any:
+        from tqdm import tqdm
+
+        for bar in bars:
+            bar.close()
+        bars.append(tqdm(total=total, desc=phase, unit="cert", file=sys.stderr, disable=quiet, leave=False))
+        return bars[-1].update
+
+    try:
+        report = issue_batch(
+            key,
+            csv_file,
+            out,
+            trust_list,
+            workers=workers,
+            ecc=ecc,
+            date=parse_day(date, "date") if date else None,
+            progress=progress,
+        )
+    except BatchError as e:
+        for problem in e.problems:
+            click.echo(problem.format(csv_file), err=True)
+        raise click.ClickException(str(e)) from None
+    except IssueError as e:
+        raise click.ClickException("; ".join(e.problems)) from None
+    finally:
+        for bar in bars:
+            bar.close()
+    test = " (TEST: sandbox key)" if report.test else ""
+    click.echo(
+        f"issued {report.rows} certificates for {report.organization}{test}: "
+        f"{out}/tokens.csv and {2 * report.rows} QR files"
+    )
+
+
+# --- reading tokens ---------------------------------------------------------------------
+
+
+def _iso_cst(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, CST).isoformat(sep=" ")
+
+
+def _structure(text: str) -> dict[str, Any]:
+    token = _token(text)
+    try:
+        d = decode(token)
+    except MalformedToken as e:
+        raise click.ClickException(f"malformed: {e}") from None
+    c = d.claims
+    url = text.strip() if "/c/" in text else None
+    info: dict[str, Any] = {
+        "token_bytes": len(token),
+        "digits": len(to_digits(token)),
+        "header": {
+            "alg": d.alg,
+            "alg_name": "EdDSA",
+            "kid": d.kid.hex(),
+            "protected_bytes": len(d.protected),
+        },
+        "payload_bytes": len(d.payload),
+        "signature_bytes": len(d.signature),
+        "claims": {
+            "version": c.version,
+            "certificate": c.certificate,
+            "level": c.level,
+            "serial": c.serial,
+            "holder_name": c.holder_name,
+            "id_tail": c.id_tail,
+            "college": c.college,
+            "issued_at": c.issued_at,
+            "expires_at": c.expires_at,
+        },
+        "signature_checked": False,
+    }
+    if url:
+        info["qr"] = {
+            "url_chars": len(url),
+            "version_m": qr.encode(url, "M").version,
+            "version_q": qr.encode(url, "Q").version,
+        }
+    return info
+
+
+@main.command("decode")
+@click.argument("text", metavar="URL|TOKEN")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def decode_cmd(text: str, as_json: bool) -> None:
+    """Show a token's structure (URL, digits or hex) WITHOUT checking it.
+
+    For support staff: header, claims, sizes and QR version. Whether the certificate is
+    genuine is `xcert verify`'s job.
+    """
+    info = _structure(text)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    c, h = info["claims"], info["header"]
+    level = LEVEL_NAMES.get(c["level"], ("?", "?"))
+    lines = [
+        f"token        {info['token_bytes']} bytes COSE_Sign1 (CBOR tag 18), {info['digits']} digits",
+        f"  protected  {h['protected_bytes']} bytes: alg {h['alg']} ({h['alg_name']}), kid {h['kid']}",
+        f"  payload    {info['payload_bytes']} bytes",
+        f"  signature  {info['signature_bytes']} bytes (not checked)",
+        "claims",
+        f"  version      {c['version']}",
+        f"  certificate  {c['certificate']}",
+        f"  level        {c['level']} ({level[0]} {level[1]})",
+        f"  serial       {c['serial']}",
+        f"  holder       {c['holder_name']}",
+        f"  ID tail      {c['id_tail']}",
+        f"  college      {c['college'] or '-'}",
+        f"  issued       {_iso_cst(c['issued_at'])} ({c['issued_at']})",
+        "  expires      "
+        + (
+            f"{_iso_cst(c['expires_at'])} ({c['expires_at']})"
+            if c["expires_at"]
+            else "- (verifiers derive it from the type's validity years)"
+        ),
+    ]
+    if "qr" in info:
+        q = info["qr"]
+        lines.append(
+            f"QR           {q['url_chars']} characters: version {q['version_m']} at M, {q['version_q']} at Q"
+        )
+    lines.append("NOT VERIFIED: use `xcert verify` to check the signature and the registry rules")
+    click.echo("\n".join(lines))
+
+
+@main.command("verify")
+@click.argument("text", metavar="URL|TOKEN")
+@with_trust
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def verify_cmd(text: str, registry: str | None, trust: str | None, as_json: bool) -> None:
+    """Verify a certificate (URL, digits or hex) against the trust list.
+
+    Prints the status (valid, invalid, revoked, expired, malformed) and every check with
+    its stable code. Exit status 0 only for a valid certificate.
+    """
+    result = verify(text, _trust(registry, trust))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        head = result.status.upper() + ("  TEST certificate (sandbox): not a real one" if result.test else "")
+        lines = [head]
+        width = max(len(code) for code in CHECKS)
+        for check in result.checks:
+            mark = "ok  " if check.ok else "FAIL"
+            why = "" if check.ok else f"\n        {check.explanation[1]} / {check.explanation[0]}"
+            lines.append(f"  {mark}  {check.code:<{width}}  {check.detail}{why}")
+        data = result.to_dict()
+        if data["claims"]:
+            c, issuer, cert = data["claims"], data["issuer"], data["certificate"]
+            lines += [
+                f"holder       {c['holder_name']}  (ID number ends {c['id_tail']})",
+                f"certificate  {c['certificate']} {cert['name']['zh'] if cert else ''} level {c['level']} "
+                f"{c['level_name']['zh']}",
+                f"serial       {c['serial']}",
+                f"issuer       {issuer['id']} {issuer['name']['zh']}",
+                f"issued       {c['issued_at']}   expires {c['expires_at'] or 'never'}",
+            ]
+        click.echo("\n".join(lines))
+    sys.exit(0 if result.valid else 1)
+
+
+# --- service ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--trust",
+    default="site/keys.json",
+    show_default=True,
+    metavar="PATH|URL",
+    help="Published trust list the service verifies against.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes (stateless; each reads the trust list).",
+)
+def serve(trust: str, host: str, port: int, workers: int) -> None:
+    """Run the verify service (verify_api) over a published trust list."""
+    try:
+        from verify_api.serve import serve as run
+    except ImportError as e:
+        raise click.ClickException(f"the verify service is not available: {e}") from None
+    run(trust, host, port, workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""Issuing certificates: claims from what an organization types, a pre-flight check, batches.
+
+Nothing here decides what may be signed. Every candidate token is signed in memory and run
+through :func:`xcert.verify.verify` against the trust list before it leaves this module;
+any failing check (certificate type not the organization's, level not offered, key outside
+its window, revoked serial, …) refuses the certificate with that check's own words. So the
+issuer can never produce a token the verifier would reject, and no rule is written twice.
+
+Issue times are the start (00:00 China Standard Time) of the issue day, the way registry
+dates work: a batch gives the same bytes whenever it is run, and a token says no more
+about the holder than the day on the paper.
+
+A batch writes into a temporary directory beside the output and renames it into place only
+when every file is written, so a crash or a bad row leaves nothing half-issued.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+from . import qr
+from .keys import PrivateKey
+from .model import LEVEL_NAMES
+from .token import Claims, id_tail, sign, url_for
+from .trust import TrustList
+from .verify import Result, verify
+
+CST = dt.timezone(dt.timedelta(hours=8))
+REQUIRED_COLUMNS = ("certificate", "level", "serial", "name", "id_number")
+OPTIONAL_COLUMNS = ("date", "college", "expires")
+CHUNK = 250  # rows per worker task: big enough to amortise pickling, small for a smooth bar
+MAX_CSV_BYTES = 64 * 1024 * 1024
+
+_LEVELS = {str(n): n for n in LEVEL_NAMES} | {zh: n for n, (zh, _) in LEVEL_NAMES.items()}
+
+
+class IssueError(ValueError):
+    """The certificate cannot be issued; ``problems`` holds one plain reason each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One certificate as the organization typed it (CLI options or one CSV row)."""
+
+    certificate: str
+    level: str
+    serial: str
+    name: str
+    id_number: str
+    date: str | None = None  # YYYY-MM-DD, issue day; default today (CST)
+    college: str | None = None
+    expires: str | None = None  # YYYY-MM-DD: an explicit CWT exp; normally the verifier derives it
+
+
+@dataclass(frozen=True)
+class Issued:
+    claims: Claims
+    token: bytes
+    url: str
+    result: Result  # the pre-flight verification, valid
+
+
+def today() -> dt.date:
+    return dt.datetime.now(CST).date()
+
+
+def day_start(day: dt.date) -> int:
+    """Unix seconds of 00:00 China Standard Time on ``day``."""
+    return int(dt.datetime.combine(day, dt.time(0), CST).timestamp())
+
+
+def parse_day(text: str, what: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{what}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
+    """Claims from a request; every problem with the input is collected, not just the first."""
+    problems: list[str] = []
+    level = _LEVELS.get(req.level.strip()) if isinstance(req.level, str) else req.level
+    if level not in (1, 2, 3):
+        problems.append(f"level: expected 1, 2 or 3 (初级, 中级, 高级), got {req.level!r}")
+    tail = None
+    try:
+        tail = id_tail(req.id_number)
+    except ValueError as e:
+        problems.append(str(e))
+    day = default_day or today()
+    if req.date:
+        try:
+            day = parse_day(req.date, "date")
+        except ValueError as e:
+            problems.append(str(e))
+    expires = None
+    if req.expires:
+        try:
+            expires = day_start(parse_day(req.expires, "expires"))
+        except ValueError as e:
+            problems.append(str(e))
+    if problems:
+        raise IssueError(problems)
+    try:
+        return Claims(
+            version=1,
+            certificate=req.certificate.strip(),
+            level=level,  # type: ignore[arg-type]
+            serial=req.serial.strip(),
+            holder_name=unicodedata.normalize("NFC", req.name.strip()),
+            id_tail=tail,  # type: ignore[arg-type]
+            issued_at=day_start(day),
+            expires_at=expires,
+            college=(req.college or "").strip() or None,
+        )
+    except ValueError as e:
+        raise IssueError([_field_message(str(e))]) from None
+
+
+def _field_message(message: str) -> str:
+    # Claims speaks in token field names; the user typed --name / the `name` column.
+    return message.replace("holder_name:", "name:").replace("expires_at:", "expires:")
+
+
+def failure_reasons(result: Result) -> list[str]:
+    """One plain line per failing check: its stable code, what it means, the detail."""
+    return [f"{c.code}: {c.explanation[1]} ({c.detail})" for c in result.failures]
+
+
+def sign_checked(
+    claims: Claims, key: PrivateKey | SigningKey, trust: TrustList, now: dt.datetime | None = None
+) -> tuple[bytes, Result]:
+    """Sign in memory and verify against ``trust``; :class:`IssueError` unless valid."""
+    signing_key = key.signing_key if isinstance(key, PrivateKey) else key
+    try:
+        token = sign(claims, signing_key)
+    except ValueError as e:
+        raise IssueError([str(e)]) from None
+    result = verify(token, trust, now)
+    problems = failure_reasons(result)
+    if isinstance(key, PrivateKey) and result.key is not None and result.key.organization != key.org:
+        problems.append(
+            f"key file: says organization {key.org!r}, "
+            f"but the trust list lists this key under {result.key.organization!r}"
+        )
+    if problems or not result.valid:
+        raise IssueError(problems or [f"verification status {result.status}"])
+    return token, result
+
+
+def issue(req: Request, key: PrivateKey, trust: TrustList, now: dt.datetime | None = None) -> Issued:
+    """One certificate: claims, signature, pre-flight verification, URL."""
+    claims = make_claims(req)
+    token, result = sign_checked(claims, key, trust, now)
+    return Issued(claims, token, url_for(trust.verify_url, token), result)
+
+
+# --- batches ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 1-based line of the CSV file (the header is line 1)
+    message: str
+
+    def format(self, source: str) -> str:
+        return f"{source}:{self.line}: {self.message}"
+
+
+class BatchError(ValueError):
+    """The batch was refused; nothing was issued. ``problems`` lists every bad row."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = sorted(problems, key=lambda p: p.line)
+        n = len({p.line for p in self.problems})
+        super().__init__(f"{source}: {n} bad line{'s' if n != 1 else ''}; nothing was issued")
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    out_dir: Path
+    rows: int
+    organization: str
+    test: bool  # signed with the sandbox key: TEST certificates
+    files: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_stem(serial: str) -> str:
+    """A serial's file name: '/' (allowed in serials) becomes '_', which serials never hold."""
+    return serial.replace("/", "_")
+
+
+def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
+    """Rows with their line numbers, and every structural problem (columns, encoding)."""
+    try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            return [], [Problem(1, f"file is larger than {MAX_CSV_BYTES // 2**20} MiB")]
+        text = path.read_bytes().decode("utf-8-sig")  # Excel writes a BOM
+    except UnicodeDecodeError as e:
+        return [], [Problem(1, f"not UTF-8 text (byte {e.start}); save the sheet as CSV UTF-8")]
+    except OSError as e:
+        raise IssueError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    problems: list[Problem] = []
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as e:
+        return [], [Problem(1, f"CSV: {e}")]
+    if not any(header):
+        return [], [Problem(1, "empty file: expected a header line " + ",".join(REQUIRED_COLUMNS))]
+    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    extra = [c for c in header if c not in known]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if missing:
+        problems.append(Problem(1, f"missing column{'s' * (len(missing) > 1)}: {', '.join(missing)}"))
+    if extra:
+        problems.append(
+            Problem(
+                1, f"unknown column{'s' * (len(extra) > 1)}: {', '.join(extra)} (expected {', '.join(known)})"
+            )
+        )
+    if dupes:
+        problems.append(Problem(1, f"duplicate column: {', '.join(dupes)}"))
+    if problems:
+        return [], problems
+    rows: list[tuple[int, Request]] = []
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                line = reader.line_num + 1
+                continue  # blank line
+            if len(record) != len(header):
+                problems.append(Problem(line, f"expected {len(header)} fields, got {len(record)}"))
+            else:
+                cells = dict(zip(header, record, strict=True))
+                rows.append(
+                    (
+                        line,
+                        Request(
+                            **{k: cells.get(k) or None for k in OPTIONAL_COLUMNS},
+                            **{k: cells[k] for k in REQUIRED_COLUMNS},
+                        ),
+                    )
+                )
+            line = reader.line_num + 1
+    except csv.Error as e:
+        problems.append(Problem(reader.line_num, f"CSV: {e}"))
+    if not rows and not problems:
+        problems.append(Problem(1, "no rows after the header"))
+    return rows, problems
+
+
+# Worker state, set once per process by _init so tasks carry only their rows.
+_W: dict[str, object] = {}
+
+
+def _init(
+    seed: bytes, org: str, trust: TrustList, now: dt.datetime, day: dt.date, out: str, ecc: str
+) -> None:
+    _W.update(key=PrivateKey(org, SigningKey(seed)), trust=trust, now=now, day=day, out=out, ecc=ecc)
+
+
+def _check_chunk(rows: list[tuple[int, Request]]) -> list[tuple[int, bytes | None, list[str]]]:
+    key, trust, now, day = _W["key"], _W["trust"], _W["now"], _W["day"]
+    done: list[tuple[int, bytes | None, list[str]]] = []
+    for line, req in rows:
+        try:
+            token, _ = sign_checked(make_claims(req, day), key, trust, now)  # type: ignore[arg-type]
+            done.append((line, token, []))
+        except IssueError as e:
+            done.append((line, None, e.problems))
+    return done
+
+
+def _render_chunk(items: list[tuple[str, str]]) -> int:
+    out, ecc = Path(str(_W["out"])), str(_W["ecc"])
+    for serial, url in items:
+        code = qr.encode(url, ecc)
+        stem = file_stem(serial)
+        (out / f"{stem}.svg").write_text(qr.to_svg(code), encoding="ascii")
+        (out / f"{stem}.png").write_bytes(qr.to_png(code))
+    return len(items)
+
+
+def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterator[list[object]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _duplicates(rows: Iterable[tuple[int, Request]]) -> list[Problem]:
+    first: dict[str, tuple[int, str]] = {}
+    problems = []
+    for line, req in rows:
+        serial = req.serial.strip()
+        folded = file_stem(serial).casefold()  # A1 and a1 would share a file on some disks
+        if folded in first:
+            seen_line, seen = first[folded]
+            what = "duplicate serial" if seen == serial else f"serial differs only in case from {seen!r}"
+            problems.append(Problem(line, f"{what} {serial!r} (first on line {seen_line})"))
+        else:
+            first[folded] = (line, serial)
+    return problems
+
+
+def issue_batch(
+    key: PrivateKey,
+    csv_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    trust: TrustList,
+    *,
+    workers: int | None = None,
+    ecc: str = "M",
+    date: dt.date | None = None,
+    now: dt.datetime | None = None,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> BatchReport:
+    """Check every row, then write tokens.csv and <serial>.svg/.png into a new ``out_dir``.
+
+    ``progress(phase, total)`` returns an ``update(n)`` callback (the CLI passes tqdm).
+    """
+    source, out = str(csv_path), Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise IssueError([f"{out}: exists and is not an empty directory; refusing to write into it"])
+    if ecc not in qr.EC_LEVELS:
+        raise IssueError([f"ecc: expected one of {', '.join(qr.EC_LEVELS)}, got {ecc!r}"])
+    rows, problems = read_csv(Path(csv_path))
+    problems += _duplicates(rows)
+    now = now or dt.datetime.now(dt.UTC)
+    day = date or now.astimezone(CST).date()
+    workers = max(1, workers or os.cpu_count() or 1)
+    nothing = lambda _n: None  # noqa: E731
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        init = (bytes(key.signing_key), key.org, trust, now, day, str(tmp), ecc)
+        with _pool(workers, init) as run:
+            tokens: dict[int, bytes] = {}
+            update = progress("checking", len(rows)) if progress else nothing
+            for chunk in run(_check_chunk, _chunks(rows)):
+                for line, token, reasons in chunk:
+                    problems += [Problem(line, r) for r in reasons]
+                    if token is not None:
+                        tokens[line] = token
+                update(len(chunk))
+            if problems:
+                raise BatchError(source, problems)
+            items = [(req.serial.strip(), url_for(trust.verify_url, tokens[line])) for line, req in rows]
+            with open(tmp / "tokens.csv", "w", encoding="utf-8", newline="") as f:
+                writer = csv.writer(f, lineterminator="\n")
+                writer.writerow(("serial", "url"))
+                writer.writerows(items)
+            update = progress("writing", len(items)) if progress else nothing
+            for n in run(_render_chunk, _chunks(items)):
+                update(n)
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, out)  # replaces an empty directory atomically on POSIX
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    org = trust.organizations.get(key.org)
+    return BatchReport(out, len(rows), key.org, bool(org and org.sandbox), files=2 * len(rows) + 1)
+
+
+class _pool:
+    """``run(fn, chunks)`` in order: in this process for one worker, else a process pool."""
+
+    def __init__(self, workers: int, init: tuple[object, ...]) -> None:
+        self.workers, self.init = workers, init
+        self.executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Callable[..., Iterator[object]]:
+        if self.workers == 1:
+            _init(*self.init)  # type: ignore[arg-type]
+            return lambda fn, chunks: map(fn, chunks)
+        self.executor = ProcessPoolExecutor(self.workers, initializer=_init, initargs=self.init)
+        return lambda fn, chunks: self.executor.map(fn, chunks)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+        _W.clear()
