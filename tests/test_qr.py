@@ -71,15 +71,18 @@ def test_png_has_quiet_zone_and_scans():
 
 
 def svg_modules(svg: str, size: int) -> bytes:
-    """Rasterise our own path dialect back into a module matrix."""
+    """Rasterise our own path dialect (stroked rows: h draws, m skips) into a module matrix."""
     d = re.search(r' d="([^"]*)"', svg).group(1)
+    assert 'stroke-width="1"' in svg and 'fill="none"' in svg
     grid = bytearray(size * size)
-    for x0, y, moves in re.findall(r"M(\d+) (\d+)((?:m\d+ 0h\d+v1h-\d+z)*)", d):
-        x = int(x0) - qr.QUIET_ZONE
-        y = int(y) - qr.QUIET_ZONE
-        for dx, n in re.findall(r"m(\d+) 0h(\d+)v1h-\d+z", moves):
-            x += int(dx)
-            grid[y * size + x : y * size + x + int(n)] = b"\x01" * int(n)
+    for x0, y, moves in re.findall(r"M(\d+) (\d+)\.5((?:h\d+|m\d+ 0)*)", d):
+        x, y = int(x0) - qr.QUIET_ZONE, int(y) - qr.QUIET_ZONE
+        for draw, skip in re.findall(r"h(\d+)|m(\d+) 0", moves):
+            n = int(draw or skip)
+            if draw:
+                grid[y * size + x : y * size + x + n] = b"\x01" * n
+            x += n
+        assert x == size  # every row accounts for every module
     return bytes(grid)
 
 
@@ -89,6 +92,13 @@ def test_svg_draws_exactly_the_modules():
     full = code.size + 2 * qr.QUIET_ZONE
     assert f'viewBox="0 0 {full} {full}"' in svg
     assert svg_modules(svg, code.size) == code.modules
+
+
+@pytest.mark.parametrize("scale", [1, 3, 8, 13])
+def test_png_pixels_equal_pillow_rendering(scale):
+    code = qr.encode(URL, "Q")
+    image = Image.open(io.BytesIO(qr.to_png(code, scale)))
+    assert image.mode == "1" and image.tobytes() == qr.to_image(code, scale).tobytes()
 
 
 def test_save_by_suffix(tmp_path):
