@@ -6,7 +6,9 @@ mode, and it picks the smallest version for the error-correction level, so a typ
 fits version 9 at M. Measured on a 2-core box for a v9 URL: zxing-cpp ~1,100 symbols/s
 per core; ``qrcode`` with optimised segments ~21/s; ``segno`` ~16/s and only byte mode
 (v15). zxing-cpp's own ``to_svg`` manages only ~190/s (one rectangle per run, in its
-own style), so the SVG and PNG writers here work from the module matrix instead.
+own style), so the SVG and PNG writers here work from the module matrix instead
+(~0.3 ms and ~0.15 ms for a v9 symbol, against ~0.75 ms for run-by-run SVG paths and
+~1.3 ms for Pillow's PNG): a 20,000-certificate batch is dominated by the encoder.
 
 The module matrix is kept as bytes (1 = dark, row-major, no quiet zone), which is all
 the writers need and keeps numpy out of the dependencies.
