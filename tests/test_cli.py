@@ -67,7 +67,6 @@ def issue_args(key: str, *more: str) -> list[str]:
 # --- documentation ----------------------------------------------------------------------
 
 
-# Commands README.md does not mention yet (README is not this module's file): keep short.
 def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = {name for name in cli.main.commands if f"xcert {name}" not in readme}
