@@ -1,0 +1,102 @@
+"""Bar charts drawn at build time as inline SVG: no chart library, no request.
+
+Labels are registry text, so every string goes through html.escape before it lands in
+the SVG markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING
+
+from markupsafe import Markup
+
+from ..codes import PROVINCES
+
+if TYPE_CHECKING:
+    from .pages import View
+
+ROW_H = 22
+LABEL_W = 220
+BAR_W = 420
+MAX_ROWS = 40
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: Markup
+
+
+def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
+    """A horizontal bar chart, largest first, cut to MAX_ROWS rows."""
+    rows = sorted(rows, key=lambda r: (-r[1], r[0]))
+    cut = len(rows) - MAX_ROWS
+    rows = rows[:MAX_ROWS]
+    top = max((v for _, v in rows), default=0) or 1
+    height = ROW_H * len(rows) + 8
+    width = LABEL_W + BAR_W + 60
+    parts = [
+        f'<svg class="xc-svg" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = 4 + i * ROW_H
+        w = max(1, round(BAR_W * value / top)) if value else 0
+        short = label if len(label) <= 16 else label[:15] + "…"
+        parts.append(
+            f"<g><title>{escape(label)}: {value}{escape(unit)}</title>"
+            f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>'
+            f'<rect x="{LABEL_W}" y="{y + 3}" width="{w}" height="{ROW_H - 6}" rx="2"/>'
+            f'<text x="{LABEL_W + w + 4}" y="{y + 15}" class="xc-svg-value">{value}</text></g>'
+        )
+    parts.append("</svg>")
+    if cut > 0:
+        title += f"（前 {MAX_ROWS} 项，另有 {cut} 项 / top {MAX_ROWS}）"
+    return Chart(title, Markup("".join(parts)))  # noqa: S704 - every inserted string is escaped above
+
+
+def all_charts(view: View) -> list[Chart]:
+    reg = view.reg
+    certs = [c for c in reg.certificates.values() if view.counted(c)]
+    if not certs:
+        return []
+    codes = {c.code for c in certs}
+    per_field = Counter(c.field for c in certs)
+    per_batch = Counter(c.batch for c in certs if c.batch is not None)
+    colleges: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
+    for college in reg.colleges.values():
+        if not view.counted(college):
+            continue
+        if any(p.certificate in codes for p in college.pilots):
+            colleges[college.province] += 1
+        for site in college.sites:
+            if site.certificate in codes and site.status == "active":
+                sites[site.certificate] += 1
+    field_name = {f.id: f.zh for f in reg.settings.fields}
+    charts = [
+        hbar(
+            "各领域证书数 Certificates per field", [(field_name.get(k, k), n) for k, n in per_field.items()]
+        ),
+        hbar(
+            "各批次证书数 Certificates per batch", [(f"第 {b} 批", n) for b, n in sorted(per_batch.items())]
+        ),
+    ]
+    if colleges:
+        charts.append(
+            hbar(
+                "各省试点院校数 Pilot colleges per province",
+                [(PROVINCES.get(p, (p, p))[0], n) for p, n in colleges.items()],
+            )
+        )
+    if sites:
+        charts.append(
+            hbar(
+                "各证书考核站点数 Active assessment sites per certificate",
+                [(reg.certificates[c].name.zh, n) for c, n in sites.items()],
+            )
+        )
+    return charts

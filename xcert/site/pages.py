@@ -1,0 +1,236 @@
+"""Registry → HTML fragments: one Jinja2 template per page kind, autoescaped.
+
+Every registry string reaches the page as a Jinja2 value (never as template source and
+never through Markdown), so `<script>`, `{{ }}` and `[x](javascript:…)` print as text.
+Notice bodies are the one Markdown input, rendered by `safemd`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ..codes import PROVINCES
+from ..model import CST, LEVEL_NAMES, College, Organization, Registry, Text, status_on
+from . import charts, safemd
+
+STATUS_NAMES = {
+    "approved": ("已批准", "approved"),
+    "suspended": ("暂停", "suspended"),
+    "withdrawn": ("已退出", "withdrawn"),
+    "active": ("有效", "active"),
+    "closed": ("已关闭", "closed"),
+    "retired": ("已退役", "retired"),
+    "compromised": ("已泄露", "compromised"),
+}
+NOTICE_KINDS = {
+    "policy": ("政策发布", "policy"),
+    "batch": ("批次公布", "batch"),
+    "supervision": ("监督结果", "supervision"),
+    "news": ("新闻", "news"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str  # URL path from the site root: "" or "certificates/elderly-care/"
+    title: str  # plain text
+    body: str  # HTML, already escaped
+    nav: bool = False  # a section page in the MkDocs nav (has its own frame)
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+
+# Hot per-row snippets as Python (a Jinja2 macro call costs ~10x more); each escapes its input.
+def levels_html(levels: Any) -> Markup:
+    return Markup("").join(
+        Markup('<span class="xc-level">{}</span>').format(LEVEL_NAMES.get(lv, (lv,))[0]) for lv in levels
+    )
+
+
+def status_html(state: str | None) -> Markup:
+    if not state:
+        return Markup('<span class="xc-status">—</span>')
+    zh, en = STATUS_NAMES.get(state, (state, state))
+    return Markup(
+        '<span class="xc-status xc-status--{0}">{1} <span class="xc-en" lang="en">{2}</span></span>'
+    ).format(state, zh, en)
+
+
+BADGES = {
+    "test": Markup(
+        ' <span class="xc-badge xc-badge--test" title="沙盒测试数据，不是真实证书 / sandbox test data">'
+        "TEST 测试</span>"
+    ),
+    "example": Markup(
+        ' <span class="xc-badge xc-badge--example" '
+        'title="示例数据，非官方信息 / example data, not an official fact">示例 example</span>'
+    ),
+}
+
+
+def environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        LEVEL_NAMES=LEVEL_NAMES,
+        STATUS_NAMES=STATUS_NAMES,
+        NOTICE_KINDS=NOTICE_KINDS,
+        PROVINCES=PROVINCES,
+    )
+    env.globals.update(levels_html=levels_html, status_html=status_html)
+    env.filters["is_url"] = lambda s: isinstance(s, str) and s.startswith(("https://", "http://"))
+    return env
+
+
+class View:
+    """The registry plus the derived facts the templates need, computed once."""
+
+    def __init__(self, reg: Registry, today: dt.date | None = None) -> None:
+        self.reg = reg
+        self.today = today or dt.datetime.now(CST).date()
+        self.fields = {f.id: f for f in reg.settings.fields}
+        self.by_province: dict[str, list[College]] = defaultdict(list)
+        for college in reg.colleges.values():
+            self.by_province[college.province].append(college)
+        self.provinces = sorted(self.by_province)
+
+    def org(self, org_id: str) -> Organization:
+        return self.reg.organizations[org_id]
+
+    def cert_name(self, code: str) -> Text:
+        cert = self.reg.certificates.get(code)
+        return cert.name if cert else Text(code)
+
+    def status(self, history: Any) -> str | None:
+        return status_on(history, self.today)
+
+    def test_label(self, entity: Any) -> str | None:
+        """ "test" for the sandbox and what it owns, "example" for example data, else None."""
+        org_id = entity.id if isinstance(entity, Organization) else getattr(entity, "organization", None)
+        org = self.reg.organizations.get(org_id) if isinstance(org_id, str) else None
+        if org is not None and org.sandbox:
+            return "test"
+        return "example" if getattr(entity, "example", False) else None
+
+    def badge(self, entity: Any) -> Markup:
+        kind = self.test_label(entity)
+        return BADGES[kind] if kind else Markup("")
+
+    def counted(self, entity: Any) -> bool:
+        return self.test_label(entity) is None
+
+    def counts(self) -> dict[str, Any]:
+        """Live counts for the home page: sandbox and example entries left out."""
+        certs = [c for c in self.reg.certificates.values() if self.counted(c)]
+        counted_codes = {c.code for c in certs}
+        sites: Counter[str] = Counter()
+        pilots: Counter[str] = Counter()
+        for college in self.reg.colleges.values():
+            if not self.counted(college):
+                continue
+            if any(p.certificate in counted_codes for p in college.pilots):
+                pilots[college.province] += 1
+            sites[college.province] += sum(
+                1 for s in college.sites if s.certificate in counted_codes and s.status == "active"
+            )
+        return {
+            "certificates": len(certs),
+            "active_certificates": sum(1 for c in certs if self.status(c.status) == "active"),
+            "organizations": sum(1 for o in self.reg.organizations.values() if self.counted(o)),
+            "colleges": sum(pilots.values()),
+            "sites": sum(sites.values()),
+            "by_province": [(p, pilots[p], sites[p]) for p in sorted(set(pilots) | set(sites))],
+            "hidden": sum(1 for c in self.reg.certificates.values() if not self.counted(c)),
+        }
+
+
+def _college_path(college: College) -> str:
+    return f"colleges/{college.province}/{college.id}/"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A page still to render: cheap to list, so the build can shard the rendering."""
+
+    path: str
+    title: str
+    template: str
+    nav: bool = False
+    ctx: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+
+def render(env: jinja2.Environment, view: View, job: Job) -> Page:
+    ctx = dict(job.ctx)
+    if job.template == "notice.html":
+        ctx["body"] = Markup(safemd.render(ctx["n"].body))  # noqa: S704 - sanitized by safemd
+    elif job.template == "statistics.html":
+        ctx["charts"] = charts.all_charts(view)
+    elif job.template == "home.html":
+        ctx["counts"] = view.counts()
+    root = "../" * job.depth
+    body = env.get_template(job.template).render(v=view, reg=view.reg, root=root, title=job.title, **ctx)
+    return Page(job.path, job.title, body, job.nav)
+
+
+def page_jobs(view: View) -> Iterator[Job]:
+    reg = view.reg
+    yield Job("", "首页 Home", "home.html", nav=True)
+    yield Job("certificates/", "证书目录 Certificates", "certificates.html", nav=True)
+    for cert in reg.certificates.values():
+        yield Job(f"certificates/{cert.code}/", cert.name.zh, "certificate.html", ctx=(("c", cert),))
+    yield Job("organizations/", "培训评价组织 Organizations", "organizations.html", nav=True)
+    for org in reg.organizations.values():
+        yield Job(f"organizations/{org.id}/", org.name.zh, "organization.html", ctx=(("o", org),))
+    yield Job("standards/", "等级标准 Standards", "standards.html", nav=True)
+    for std in reg.standards.values():
+        yield Job(f"standards/{std.id}/", std.title.zh, "standard.html", ctx=(("s", std),))
+    yield Job("colleges/", "试点院校 Colleges", "colleges.html", nav=True)
+    for province in view.provinces:
+        colleges = view.by_province[province]
+        name = PROVINCES.get(province, (province, province))[0]
+        yield Job(
+            f"colleges/{province}/",
+            f"{name}试点院校",
+            "province.html",
+            ctx=(("p", province), ("colleges", colleges)),
+        )
+        for college in colleges:
+            yield Job(_college_path(college), college.name.zh, "college.html", ctx=(("k", college),))
+    yield Job("statistics/", "统计 Statistics", "statistics.html", nav=True)
+    yield Job("notices/", "公告 Notices", "notices.html", nav=True)
+    for notice in reg.notices:
+        yield Job(f"notices/{notice.slug}/", notice.title.zh, "notice.html", ctx=(("n", notice),))
+
+
+NAV = [
+    ("", "首页 Home"),
+    ("certificates/", "证书目录 Certificates"),
+    ("organizations/", "培训评价组织 Organizations"),
+    ("standards/", "等级标准 Standards"),
+    ("colleges/", "试点院校 Colleges"),
+    ("statistics/", "统计 Statistics"),
+    ("notices/", "公告 Notices"),
+    ("search/", "搜索 Search"),
+    ("verify/", "验证证书 Verify"),
+    ("data/", "开放数据 Open data"),
+    ("about/", "关于 About"),
+]

@@ -1,0 +1,147 @@
+"""MkDocs Material draws the frame; registry pages are spliced into it.
+
+MkDocs renders the hand-written pages, one stub page per section in the nav, and one
+"shell" page for each URL depth the entity pages use. The registry's own content never
+passes through Markdown: each stub holds only a slot token that is swapped, after the
+MkDocs run, for HTML rendered by Jinja2 with autoescaping. The thousands of entity pages
+are the shell's HTML with the slot, title and URL filled in, which costs a string join
+per page instead of a full MkDocs page render (see the report in issue 3 for figures).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SLOT = "xcertslot7d1f"
+TITLE = "xcerttitle7d1f"
+SHELL_DIR = "xcertshell7d1f"
+_SLOT_P = f"<p>{SLOT}</p>"
+
+
+class ThemeError(RuntimeError):
+    """MkDocs failed, or its output lacks the slot the splice needs."""
+
+
+@dataclass(frozen=True)
+class NavPage:
+    path: str  # URL path relative to the site root, "" or ending in "/"
+    title: str  # our own text, shown in the nav
+
+
+def _docs_file(path: str) -> str:
+    return (path + "index.md") if path else "index.md"
+
+
+def _shell_path(depth: int) -> str:
+    return "/".join([SHELL_DIR] + ["x"] * (depth - 1)) + "/"
+
+
+def _stub(title: str, own_h1: bool = False) -> str:
+    """A page that is only a slot; `own_h1` puts the title token in the h1 (home page)."""
+    front = yaml.safe_dump({"title": title, "hide": ["navigation", "toc"]}, allow_unicode=True)
+    h1 = f"<h1>{TITLE}</h1>\n\n" if own_h1 else ""
+    return f"---\n{front}---\n\n{h1}{SLOT}\n"
+
+
+class Frame:
+    """One rendered MkDocs page, cut at the slot, title and URL tokens."""
+
+    _TOKEN = re.compile(f"({TITLE}|{SLOT}|{SHELL_DIR}(?:/x)*/)")
+
+    def __init__(self, page_html: str) -> None:
+        if page_html.count(_SLOT_P) != 1:
+            raise ThemeError("MkDocs output does not hold exactly one content slot")
+        self._pieces = self._TOKEN.split(page_html.replace(_SLOT_P, SLOT))
+
+    def render(self, body: str, path: str, title: str | None = None) -> str:
+        """`body` is trusted HTML (autoescaped by Jinja2); `title` is plain text."""
+        out = []
+        for i, piece in enumerate(self._pieces):
+            if i % 2 == 0:
+                out.append(piece)
+            elif piece == SLOT:
+                out.append(body)
+            elif piece == TITLE:
+                out.append(html.escape(title or ""))
+            else:
+                out.append(path)
+        return "".join(out)
+
+
+def run_mkdocs(
+    src: Path,
+    work: Path,
+    site_dir: Path,
+    *,
+    site_name: str,
+    site_url: str,
+    nav: Iterable[NavPage],
+    extra_docs: dict[str, Path],
+    depths: Iterable[int],
+) -> tuple[dict[str, Frame], dict[int, Frame]]:
+    """Build the MkDocs part of the site; return frames for nav stubs and per-depth shells."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    nav = list(nav)
+    docs = work / "docs"
+    shutil.copytree(src / "docs", docs)
+    shutil.copytree(src / "assets", docs / "assets")
+    for name, path in extra_docs.items():
+        shutil.copyfile(path, docs / name)
+    for page in nav:
+        target = docs / _docs_file(page.path)
+        if not target.exists():  # a hand-written page keeps its own content
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_stub(page.title, own_h1=not page.path), encoding="utf-8")
+    depths = sorted(set(depths))
+    for depth in depths:
+        target = docs / (_shell_path(depth) + "index.md")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(_stub(TITLE), encoding="utf-8")
+
+    config: dict[str, Any] = yaml.safe_load((src / "mkdocs.yml").read_text(encoding="utf-8"))
+    # Material's templates print site_name without escaping.
+    config["site_name"] = html.escape(site_name)
+    config["site_url"] = site_url.rstrip("/") + "/"
+    config["docs_dir"] = str(docs)
+    config["site_dir"] = str(site_dir)
+    config["nav"] = [{p.title: _docs_file(p.path)} for p in nav] + [
+        {title: name} for name, title in _extra_nav(extra_docs)
+    ]
+    config["not_in_nav"] = f"/{SHELL_DIR}/\n"
+    config_file = work / "mkdocs.yml"
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+    logging.getLogger("mkdocs").setLevel(logging.WARNING)
+    try:
+        build(load_config(config_file=str(config_file)))
+    except Exception as e:  # MkDocs raises many kinds; all mean "no site"
+        raise ThemeError(f"MkDocs build failed: {type(e).__name__}: {e}") from e
+
+    nav_frames = {}
+    for page in nav:
+        out = site_dir / (page.path + "index.html")
+        text = out.read_text(encoding="utf-8")
+        if _SLOT_P in text:
+            nav_frames[page.path] = Frame(text)
+    shells = {}
+    for depth in depths:
+        shell_dir = site_dir / _shell_path(depth)
+        shells[depth] = Frame((shell_dir / "index.html").read_text(encoding="utf-8"))
+    shutil.rmtree(site_dir / SHELL_DIR)
+    return nav_frames, shells
+
+
+def _extra_nav(extra_docs: dict[str, Path]) -> list[tuple[str, str]]:
+    titles = {"token-format.md": "令牌格式 Token format"}
+    return [(name, titles.get(name, name)) for name in sorted(extra_docs)]
