@@ -4,6 +4,7 @@
 python build.py [site] [--registry DIR] [--out DIR]   build the site (default)
 python build.py check [--registry DIR] [--format text|github]
 python build.py diff BASE [HEAD]                       semantic change summary
+python build.py schema [--check]                       write (or check) schema/*.schema.json
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def diff(base: str, head: str | None) -> int:
     return diff_main(base, head)
 
 
+def schema(check_only: bool) -> int:
+    from xcert.schema_gen import main as schema_main
+
+    return schema_main(check_only)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -52,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p_diff = sub.add_parser("diff", help="summarise what a change does to the registry (Markdown)")
     p_diff.add_argument("base", help="git ref or registry directory")
     p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
+    p_schema = sub.add_parser("schema", help="write the JSON Schema files in schema/ from the model")
+    p_schema.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["site", *argv]  # building the site is the default command
@@ -60,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         return check(args.registry, args.format)
     if args.command == "diff":
         return diff(args.base, args.head)
+    if args.command == "schema":
+        return schema(args.check)
     return site(args.registry, args.out)
 
 

@@ -47,6 +47,7 @@ DIRECTORIES = {
 ID_FIELDS = dict(DIRECTORIES.values())
 IGNORED = {"README.md", ".gitkeep"}
 PRIVATE_KEY_MARKERS = re.compile(rb"PRIVATE KEY-----|xcert-ed25519-private-key", re.IGNORECASE)
+SCHEMA_COMMENT = re.compile(r"#\s*yaml-language-server:\s*\$schema=(\S*)")
 FRONT_MATTER = re.compile(r"\A---\r?\n(.*?\r?\n)---\r?\n?(.*)\Z", re.DOTALL)
 
 
@@ -147,11 +148,31 @@ def _read(path: Path, kind: str, out: Problems) -> YMap | None:
     """Load one YAML file and check it against its schema; None if it has any error."""
     display = _display(path)
     try:
-        doc = load_text(decode_utf8(_read_bytes(path, display), display), display)
+        text = decode_utf8(_read_bytes(path, display), display)
+        doc = load_text(text, display)
     except YamlError as e:
         out.error(e.loc, e.message)
         return None
+    _schema_comment(text, kind, display, out)
     return _validated(doc, kind, Loc(display), out)
+
+
+def _schema_comment(text: str, kind: str, display: str, out: Problems, line: int = 1) -> None:
+    """The editor's `# yaml-language-server: $schema=…` first line must name this file's kind.
+
+    A missing line is not an error here (tools and tests write bare files); the test suite
+    holds every committed registry file to it (tests/test_schema_files.py).
+    """
+    end = text.find("\n")
+    if (m := SCHEMA_COMMENT.match(text, 0, len(text) if end < 0 else end)) is None:
+        return
+    expected = f"{kind}.schema.json"
+    if m.group(1).rsplit("/", 1)[-1] != expected:
+        where = "../schema/" if kind == "registry" else "../../schema/"
+        out.error(
+            Loc(display, line, m.start(1) + 1),
+            f"$schema: '{m.group(1)}' is not the schema of this file; use {where}{expected}",
+        )
 
 
 def _read_task(task: tuple[Path, str]) -> tuple[YMap | None, list[Problem]]:
@@ -341,6 +362,7 @@ def _notice(path: Path, out: Problems) -> Notice | None:
     except YamlError as e:
         out.error(e.loc, e.message)
         return None
+    _schema_comment(match.group(1), "notice", display, out, line=2)
     doc = _validated(meta, "notice", Loc(display, 2), out)
     if doc is None:
         return None
