@@ -432,7 +432,18 @@ def write_open_data(reg: Registry, stamp: Stamp, out: Path, trust_list: dict[str
         n += 1
     schema_dir = data / "schema"
     schema_dir.mkdir(exist_ok=True)
-    for name, schema in schemas.all_schemas().items():
+    for name, schema in schemas.all_schemas(reg.settings.site_url).items():
         (schema_dir / name).write_text(dumps(schema), encoding="utf-8")
         n += 1
-    return n
+    return n + write_registry_schemas(out / "schema", reg.settings.site_url)
+
+
+def write_registry_schemas(directory: Path, site_url: str) -> int:
+    """/schema/<kind>.schema.json: the registry's own file formats, for editors and tools."""
+    from ..schema import KINDS, json_schema
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for kind in KINDS:
+        schema = json_schema(kind, site_url.rstrip("/"))
+        (directory / f"{kind}.schema.json").write_text(dumps(schema), encoding="utf-8")
+    return len(KINDS)

@@ -156,13 +156,75 @@ ENTITIES = {
 }
 
 
-def _doc(name: str, title: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"$schema": BASE, "$id": f"{name}", "title": title, **schema}
+INSTANT = {"type": "string", "format": "date-time"}
+OPT_INSTANT = {"type": ["string", "null"], "format": "date-time"}
+SINCE = {"type": "array", "items": _obj({"status": STR, "since": INSTANT})}
+TRUST_LIST = _obj(
+    {
+        "format": {"const": "xcert-trust-list/1"},
+        "version": STR,
+        "commit": OPT_STR,
+        "generated_at": INSTANT,
+        "registry": _obj({"name": TEXT, "site_url": STR, "verify_url": STR}),
+        "organizations": {
+            "type": "array",
+            "items": _obj(
+                {
+                    "id": STR,
+                    "name": TEXT,
+                    "sandbox": BOOL,
+                    "example": BOOL,
+                    "status": SINCE,
+                    "keys": {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "kid": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+                                "alg": {"const": "EdDSA"},
+                                "crv": {"const": "Ed25519"},
+                                "public_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+                                "status": {"enum": ["active", "retired", "compromised"]},
+                                "sign_from": INSTANT,
+                                "sign_before": OPT_INSTANT,
+                                "retired_at": OPT_INSTANT,
+                                "compromised_at": OPT_INSTANT,
+                            }
+                        ),
+                    },
+                    "certificates": {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "code": STR,
+                                "name": TEXT,
+                                "levels": LEVELS,
+                                "status": SINCE,
+                                "validity_years": {"type": ["integer", "null"]},
+                            }
+                        ),
+                    },
+                    "revocations": {
+                        "type": "array",
+                        "items": _obj({"serial": STR, "date": DAY, "reason": STR, "certificate": OPT_STR}),
+                    },
+                }
+            ),
+        },
+    }
+)
 
 
-def all_schemas() -> dict[str, dict[str, Any]]:
+def _doc(base: str, name: str, title: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"$schema": BASE, "$id": f"{base}/data/schema/{name}", "title": title, **schema}
+
+
+def all_schemas(site_url: str) -> dict[str, dict[str, Any]]:
+    """Schemas of the published files, by file name under /data/schema/."""
+    base = site_url.rstrip("/")
     out = {
+        "keys.schema.json": _doc(base, "keys.schema.json", "/keys.json: the trust list", TRUST_LIST),
         "registry.schema.json": _doc(
+            base,
             "registry.schema.json",
             "/data/registry.json: the whole registry",
             _obj(
@@ -189,10 +251,12 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     }
     for kind, schema in ENTITIES.items():
         out[f"{kind}.schema.json"] = _doc(
+            base,
             f"{kind}.schema.json", f"/data/{kind}s/<id>.json: one {kind}", _obj({**STAMP, kind: schema})
         )
     for kind, columns in CSV_COLUMNS.items():
         out[f"{kind}.csv.schema.json"] = _doc(
+            base,
             f"{kind}.csv.schema.json",
             f"/data/{kind}.csv: one row, as a header-keyed object of strings (UTF-8 with BOM)",
             _obj({c: STR for c in columns}),
