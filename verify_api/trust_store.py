@@ -112,9 +112,9 @@ class TrustStore:
             self._fail(f"cannot read trust list {self.source}: {e.strerror or e}")
             return False
         if signature == self._seen:
+            # Unchanged (or the good file is back after a broken or missing one): current again.
             self.checked_mono = time.monotonic()
-            if self._failed is not None:  # the broken file was replaced by the good one again
-                self._failed = self.last_error = self.last_error_at = None
+            self._failed = self.last_error = self.last_error_at = None
             return False
         if signature == self._failed:
             return False  # same broken file as last time: the error stays reported

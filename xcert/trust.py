@@ -302,6 +302,8 @@ def parse_trust_list(raw: bytes) -> TrustList:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TrustListError(f"trust list is not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise TrustListError("trust list is not valid JSON: nested too deeply") from e
     if not isinstance(data, dict):
         raise TrustListError("trust list is not a JSON object")
     return TrustList.from_json(data)

@@ -1,0 +1,188 @@
+"""Pure ASGI middleware: response headers and CORS, a request body cap, a privacy-safe access log.
+
+Each class is `__init__(app, ...)` + `async __call__(scope, receive, send)`; nothing here reads
+or writes the path, query string or body beyond what it must, so no token, name or ID tail
+can reach a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("verify_api.access")
+
+API_PREFIX = "/api/"
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+async def send_json_error(send: Send, status: int, code: str, message: str) -> None:
+    body = _error_body(code, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """Add the security headers to every response; open CORS (and answer preflight) under /api/.
+
+    `Cache-Control: no-store` is the default: results name a person and must not be kept by
+    a shared phone's browser or a proxy. A response that sets its own Cache-Control keeps it.
+    """
+
+    def __init__(self, app: ASGIApp, csp: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"cross-origin-resource-policy", b"same-origin"),
+        ]
+        self.cors = [(b"access-control-allow-origin", b"*")]
+        self.preflight = [
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+            (b"access-control-allow-headers", b"content-type"),
+            (b"access-control-max-age", b"86400"),
+            (b"allow", b"GET, POST, OPTIONS"),
+            (b"content-length", b"0"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith(API_PREFIX)
+        extra = self.headers + self.cors if api else self.headers
+        if api and scope["method"] == "OPTIONS":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [*extra, *self.preflight, (b"cache-control", b"max-age=86400")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                headers.extend(extra)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, before the app sees a byte.
+
+    The body is read here (it is small by definition) and replayed to the app, so a slow or
+    endless body never reaches an endpoint and a declared Content-Length over the limit is
+    refused without reading anything.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        assert limit > 0, "body limit must be positive"
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value) if len(value) <= 20 else self.limit + 1
+                except ValueError:
+                    await send_json_error(send, 400, "bad_request", "Content-Length is not a number")
+                    return
+                if declared > self.limit:
+                    await self._too_large(send)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await send_json_error(
+            send, 413, "body_too_large", f"request body over {self.limit} bytes; a token is far smaller"
+        )
+
+
+class AccessLog:
+    """One line per request: method, route template (never the path), status, milliseconds.
+
+    The path of `/c/{digits}` and the query of `/api/v1/verify?token=` hold a signed name and
+    ID tail, so neither is ever logged; the matched route's template is logged instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                route = scope.get("route")
+                template = (getattr(route, "path", None) or "-").replace(":path}", "}")
+                access_log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"] if len(scope["method"]) <= 16 else "?",
+                    template,
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                )

@@ -1,0 +1,262 @@
+"""The OpenAPI 3.1 document of the service, written by hand (tests validate it and fuzz against it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID
+
+STATUSES = [VALID, INVALID, REVOKED, EXPIRED, MALFORMED]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_NAME = {
+    "type": "object",
+    "properties": {"zh": {"type": ["string", "null"]}, "en": {"type": ["string", "null"]}},
+    "required": ["zh"],
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Check": {
+        "type": "object",
+        "required": ["code", "ok", "detail"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "enum": list(CHECKS)},
+            "ok": {"type": "boolean"},
+            "detail": {"type": "string"},
+        },
+    },
+    "Reason": {
+        "type": "object",
+        "description": "A failed check in plain words (Chinese and English).",
+        "required": ["code", "zh", "en"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "enum": list(CHECKS)},
+            "zh": {"type": "string"},
+            "en": {"type": "string"},
+        },
+    },
+    "Claims": {
+        "type": "object",
+        "description": "The signed certificate content; present only once the signature verified.",
+        "required": [
+            "certificate",
+            "level",
+            "level_name",
+            "serial",
+            "holder_name",
+            "id_tail",
+            "college",
+            "issued_at",
+            "expires_at",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "certificate": {"type": "string"},
+            "level": {"type": "integer", "enum": [1, 2, 3]},
+            "level_name": _NAME,
+            "serial": {"type": "string"},
+            "holder_name": {"type": "string"},
+            "id_tail": {"type": "string", "pattern": "^[0-9]{3}[0-9X]$"},
+            "college": {"type": ["string", "null"]},
+            "issued_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Issuer": {
+        "type": "object",
+        "required": ["id", "name", "sandbox"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string"}, "name": _NAME, "sandbox": {"type": "boolean"}},
+    },
+    "Certificate": {
+        "type": "object",
+        "required": ["code", "name"],
+        "additionalProperties": False,
+        "properties": {"code": {"type": "string"}, "name": _NAME},
+    },
+    "Trust": {
+        "type": "object",
+        "description": "The trust list the result was reached with, and how fresh it is.",
+        "required": ["version", "generated_at", "loaded_at", "age_seconds", "stale", "last_error"],
+        "properties": {
+            "version": {"type": "string"},
+            "generated_at": {"type": "string"},
+            "loaded_at": {"type": "string", "format": "date-time"},
+            "age_seconds": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Seconds since the source was last confirmed current; grows while "
+                "reloads fail.",
+            },
+            "stale": {"type": "boolean", "description": "The last reload failed; older data is in use."},
+            "last_error": {"type": ["string", "null"]},
+            "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Result": {
+        "type": "object",
+        "required": [
+            "status",
+            "test",
+            "verified_at",
+            "checks",
+            "reasons",
+            "claims",
+            "issuer",
+            "certificate",
+            "trust",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "status": {"type": "string", "enum": STATUSES},
+            "test": {"type": "boolean", "description": "Signed with the public sandbox key: not real."},
+            "verified_at": {"type": "string", "format": "date-time"},
+            "checks": {"type": "array", "items": _ref("Check"), "minItems": 1},
+            "reasons": {"type": "array", "items": _ref("Reason")},
+            "claims": {"oneOf": [_ref("Claims"), {"type": "null"}]},
+            "issuer": {"oneOf": [_ref("Issuer"), {"type": "null"}]},
+            "certificate": {"oneOf": [_ref("Certificate"), {"type": "null"}]},
+            "trust": _ref("Trust"),
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "VerifyRequest": {
+        "type": "object",
+        "required": ["token"],
+        "additionalProperties": False,
+        "properties": {
+            "token": {
+                "type": "string",
+                "description": "A verify URL (…/c/<digits>), the digits, or the token in hex.",
+            }
+        },
+    },
+    "Ready": {
+        "type": "object",
+        "required": ["ready", "trust"],
+        "properties": {"ready": {"type": "boolean"}, "trust": _ref("Trust")},
+    },
+}
+
+_RESULT_RESPONSES = {
+    "200": _json(_ref("Result"), "Verified: status is valid, invalid, revoked or expired."),
+    "400": _json(_ref("Error"), "The request itself is wrong (missing token, bad JSON, wrong shape)."),
+    "422": _json(_ref("Result"), "The token is malformed (status `malformed`), with the reason."),
+}
+
+_TOKEN_PARAM = {
+    "name": "token",
+    "in": "query",
+    "required": True,
+    "description": "A verify URL, the digits of one, or the token in hex.",
+    "schema": {"type": "string"},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "1+X certificate verification",
+            "version": "1",
+            "description": "Checks a 1+X vocational skill certificate token against the published "
+            "trust list. Every result lists each check with a stable code.",
+        },
+        "paths": {
+            "/c/{digits}": {
+                "get": {
+                    "operationId": "resultPage",
+                    "summary": "The page a certificate's QR code opens (HTML, no JavaScript).",
+                    "parameters": [
+                        {
+                            "name": "digits",
+                            "in": "path",
+                            "required": True,
+                            "description": "The token as digits (docs/token-format.md).",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "The verdict page.", "content": {"text/html": {}}},
+                        "400": {"description": "The malformed-token page.", "content": {"text/html": {}}},
+                    },
+                }
+            },
+            "/api/v1/verify": {
+                "get": {
+                    "operationId": "verifyGet",
+                    "summary": "Verify a token given in the query string.",
+                    "parameters": [_TOKEN_PARAM],
+                    "responses": _RESULT_RESPONSES,
+                },
+                "post": {
+                    "operationId": "verifyPost",
+                    "summary": "Verify a token given in a JSON body.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("VerifyRequest")}},
+                    },
+                    "responses": {
+                        **_RESULT_RESPONSES,
+                        "413": _json(_ref("Error"), "The body is larger than any token request."),
+                    },
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "The process is up.",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {"status": {"const": "ok"}},
+                            },
+                            "Alive.",
+                        )
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "Serving, with the trust list's version, age and last reload error.",
+                    "responses": {
+                        "200": _json(_ref("Ready"), "Ready (possibly with stale data: see trust.stale)."),
+                        "503": _json(_ref("Ready"), "The trust list is older than the allowed maximum."),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document.",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1 document.")},
+                }
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }

@@ -1,0 +1,144 @@
+"""The result page the QR code opens: one Jinja2 template, autoescaped, no JavaScript.
+
+The page's CSS is inlined and allowed by its SHA-256 hash in the Content-Security-Policy,
+so a phone needs exactly one request and nothing else is allowed to load.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from xcert.model import CST, LEVEL_NAMES
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Result
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# status -> (css class, 中文, English, what to do, in both languages)
+VERDICTS: dict[str, tuple[str, str, str, str, str]] = {
+    VALID: (
+        "valid",
+        "有效",
+        "VALID",
+        "证书真实有效。请核对姓名和身份证号后四位与持证人的身份证一致。",
+        "Genuine and valid. Check the name and the last 4 ID characters against the holder's ID card.",
+    ),
+    INVALID: (
+        "invalid",
+        "无效",
+        "INVALID",
+        "不要接受此证书。",
+        "Do not accept this certificate.",
+    ),
+    REVOKED: (
+        "revoked",
+        "已撤销",
+        "REVOKED",
+        "该证书已被签发机构撤销，不再有效。",
+        "The issuing organization revoked this certificate; it is no longer valid.",
+    ),
+    EXPIRED: (
+        "expired",
+        "已过期",
+        "EXPIRED",
+        "该证书曾经有效，但已超过有效期。",
+        "This certificate was valid but has passed its expiry date.",
+    ),
+    MALFORMED: (
+        "malformed",
+        "无法识别",
+        "MALFORMED",
+        "二维码内容不是证书凭证，或在复制时被截断。请重新扫描证书上的二维码。",
+        "The QR content is not a certificate token, or it was cut off. Scan the certificate's QR again.",
+    ),
+}
+TEST_VERDICT = (
+    "test",
+    "测试",
+    "TEST",
+    "这是沙盒测试证书，用于演示，不是真实的证书。",
+    "A sandbox TEST certificate for demonstrations: not a real certificate.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    body: bytes
+    status_code: int
+
+
+def _css_hash(css: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
+
+
+def _day(instant: dt.datetime | None) -> str | None:
+    return instant.astimezone(CST).date().isoformat() if instant else None
+
+
+class Pages:
+    """The compiled template and inline CSS, made once per app."""
+
+    def __init__(self) -> None:
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.template = self.env.get_template("result.html")
+        css = (TEMPLATES / "verify.css").read_text(encoding="utf-8")
+        self.css = Markup(css)  # our own static file, not user input
+        self.style_src = _css_hash(css)
+
+    def render(self, result: Result, site_url: str, trust: dict[str, Any]) -> Rendered:
+        test = result.test
+        css_class, zh, en, advice_zh, advice_en = (
+            TEST_VERDICT if test and result.status == VALID else VERDICTS[result.status]
+        )
+        site = site_url.rstrip("/") if site_url.startswith(("https://", "http://")) else None
+        context: dict[str, Any] = {
+            "css": self.css,
+            "status": result.status,
+            "verdict": {"cls": css_class, "zh": zh, "en": en, "advice_zh": advice_zh, "advice_en": advice_en},
+            "test": test,
+            "reasons": [
+                {"code": c.code, "zh": CHECKS[c.code][0], "en": CHECKS[c.code][1]} for c in result.failures
+            ],
+            "checks": result.checks,
+            "cert": None,
+            "trust": trust,
+            "verified_at": result.verified_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        claims = result.claims
+        if claims is not None and result.issuer is not None:
+            level_zh, level_en = LEVEL_NAMES[claims.level]
+            cert_name = result.certificate.name if result.certificate else {}
+            context["cert"] = {
+                "holder_name": claims.holder_name,
+                "id_tail": claims.id_tail,
+                "certificate_code": claims.certificate,
+                "certificate_zh": cert_name.get("zh"),
+                "certificate_en": cert_name.get("en"),
+                "certificate_url": f"{site}/certificates/{claims.certificate}/" if site else None,
+                "level": claims.level,
+                "level_zh": level_zh,
+                "level_en": level_en,
+                "org_zh": result.issuer.name.get("zh"),
+                "org_en": result.issuer.name.get("en"),
+                "org_url": f"{site}/organizations/{result.issuer.id}/" if site else None,
+                "issued": dt.datetime.fromtimestamp(claims.issued_at, CST).date().isoformat(),
+                "expires": _day(result.expires_at),
+                "serial": claims.serial,
+                "college": claims.college,
+            }
+        body = self.template.render(context).encode()
+        return Rendered(body, 400 if result.status == MALFORMED else 200)

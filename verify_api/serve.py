@@ -1,0 +1,41 @@
+"""`xcert serve`: run the verify service under uvicorn.
+
+The trust list is read once here first, so a missing or broken one is a clean CLI error
+instead of a traceback per worker. Workers get their configuration through the same
+environment variables `uvicorn verify_api.app:app` reads (uvicorn needs an import string to
+start more than one), so one worker and many run the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+import uvicorn
+
+from xcert.trust import TrustListError
+
+from .trust_store import TrustStore
+
+
+def serve(trust: str, host: str, port: int, workers: int, poll_seconds: float | None = None) -> None:
+    try:
+        TrustStore(trust).load()
+    except TrustListError as e:
+        raise click.ClickException(f"cannot start the verify service: {e}") from None
+    if not trust.startswith(("https://", "http://")):
+        trust = os.path.abspath(trust)
+    os.environ["XCERT_TRUST"] = trust
+    if poll_seconds is not None:
+        os.environ["XCERT_POLL_SECONDS"] = str(poll_seconds)
+    uvicorn.run(
+        "verify_api.app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # verify_api.middleware.AccessLog logs without the path (it holds names)
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=5,
+        log_level="info",
+    )
