@@ -71,17 +71,26 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
     lap = _timer()
     view = pages.View(reg)
     env = pages.environment(SRC / "templates")
-    jobs = list(pages.page_jobs(view))
-    extra_docs = {"token-format.md": TOKEN_SPEC} if TOKEN_SPEC.is_file() else {}
+    vectors = pages.read_vectors(VECTORS) if VECTORS.is_dir() else ()
+    jobs = list(pages.page_jobs(view, vectors))
+    job_paths = {j.path for j in jobs}
+    sources = {"token-format/": TOKEN_SPEC}
+    nav = [
+        theme.NavPage(path, title, section, sources.get(path))
+        for path, title, section in pages.NAV
+        if path in job_paths
+        or (SRC / "docs" / path / "index.md").is_file()
+        or sources.get(path, REPO).is_file()
+    ]
     nav_frames, shells = theme.run_mkdocs(
         SRC,
         work,
         site,
         site_name=reg.settings.name.zh,
         site_url=reg.settings.site_url,
-        nav=[theme.NavPage(path, title) for path, title in pages.NAV],
-        extra_docs=extra_docs,
+        nav=nav,
         depths={j.depth for j in jobs if not j.nav},
+        footer=version_line(stamp),
     )
 
     def write_pages(shard: int, shards: int) -> None:
@@ -95,10 +104,11 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
 
     def write_data() -> None:
         opendata.write_open_data(reg, stamp, site, build_trust_list(reg, stamp))
-        if VECTORS.is_dir() and (vectors := sorted(VECTORS.glob("*.json"))):
-            (site / "vectors").mkdir()
-            for path in vectors:
-                shutil.copyfile(path, site / "vectors" / path.name)
+        if vectors:  # the files the vectors page lists, with their field reference
+            (site / "vectors").mkdir(exist_ok=True)
+            for path in [*VECTORS.glob("*.json"), VECTORS / "README.md"]:
+                if path.is_file():
+                    shutil.copyfile(path, site / "vectors" / path.name)
 
     lap("mkdocs")
     # Pages and open data are independent: on a big registry they are written by forked
@@ -112,6 +122,14 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
     search.index_site(site)
     lap("pagefind")
     return len(jobs)
+
+
+def version_line(stamp: Stamp) -> str:
+    """The data version printed in every page footer (plain text)."""
+    commit = (stamp.commit or "未知 unknown")[:12] + (
+        "+dirty" if (stamp.commit or "").endswith("+dirty") else ""
+    )
+    return f"数据版本 Data version {stamp.version} · commit {commit} · 构建 built {stamp.built_at}"
 
 
 def _timer() -> Callable[[str], None]:

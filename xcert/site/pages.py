@@ -29,6 +29,12 @@ STATUS_NAMES = {
     "closed": ("已关闭", "closed"),
     "retired": ("已退役", "retired"),
     "compromised": ("已泄露", "compromised"),
+    # verification results (test vectors page)
+    "valid": ("有效", "valid"),
+    "invalid": ("无效", "invalid"),
+    "expired": ("已过期", "expired"),
+    "revoked": ("已撤销", "revoked"),
+    "malformed": ("格式错误", "malformed"),
 }
 NOTICE_KINDS = {
     "policy": ("政策发布", "policy"),
@@ -191,7 +197,7 @@ def render(env: jinja2.Environment, view: View, job: Job) -> Page:
     return Page(job.path, job.title, body, job.nav)
 
 
-def page_jobs(view: View) -> Iterator[Job]:
+def page_jobs(view: View, vectors: tuple[dict[str, str], ...] = ()) -> Iterator[Job]:
     reg = view.reg
     yield Job("", "首页 Home", "home.html", nav=True)
     yield Job("certificates/", "证书目录 Certificates", "certificates.html", nav=True)
@@ -219,18 +225,45 @@ def page_jobs(view: View) -> Iterator[Job]:
     yield Job("notices/", "公告 Notices", "notices.html", nav=True)
     for notice in reg.notices:
         yield Job(f"notices/{notice.slug}/", notice.title.zh, "notice.html", ctx=(("n", notice),))
+    if vectors:
+        yield Job("vectors/", "测试向量 Test vectors", "vectors.html", nav=True, ctx=(("vectors", vectors),))
 
 
+DEVELOPERS = "开放数据 Open data"
+# (path, title, section): pages of one section sit under one tab, with a sidebar.
 NAV = [
-    ("", "首页 Home"),
-    ("certificates/", "证书目录 Certificates"),
-    ("organizations/", "培训评价组织 Organizations"),
-    ("standards/", "等级标准 Standards"),
-    ("colleges/", "试点院校 Colleges"),
-    ("statistics/", "统计 Statistics"),
-    ("notices/", "公告 Notices"),
-    ("search/", "搜索 Search"),
-    ("verify/", "验证证书 Verify"),
-    ("data/", "开放数据 Open data"),
-    ("about/", "关于 About"),
+    ("", "首页 Home", None),
+    ("certificates/", "证书目录 Certificates", None),
+    ("organizations/", "培训评价组织 Organizations", None),
+    ("standards/", "等级标准 Standards", None),
+    ("colleges/", "试点院校 Colleges", None),
+    ("statistics/", "统计 Statistics", None),
+    ("notices/", "公告 Notices", None),
+    ("search/", "搜索 Search", None),
+    ("verify/", "验证证书 Verify", None),
+    ("data/", "开放数据 Open data", DEVELOPERS),
+    ("token-format/", "令牌格式 Token format", DEVELOPERS),
+    ("vectors/", "测试向量 Test vectors", DEVELOPERS),
+    ("about/", "关于 About", None),
 ]
+
+
+def read_vectors(directory: Path) -> tuple[dict[str, str], ...]:
+    """name, description and expected status of each published test vector."""
+    import json
+
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "expected" in data:
+            expected = data["expected"]
+            status = expected.get("status", "") if isinstance(expected, dict) else str(expected)
+            out.append(
+                {
+                    "file": path.name,
+                    "name": str(data.get("name", path.stem)),
+                    "description": str(data.get("description", "")),
+                    "status": status,
+                }
+            )
+    return tuple(out)

@@ -247,12 +247,11 @@ def all_schemas(site_url: str) -> dict[str, dict[str, Any]]:
                     "notices": {"type": "array", "items": NOTICE},
                 }
             ),
-        )
+        ),
     }
     for kind, schema in ENTITIES.items():
         out[f"{kind}.schema.json"] = _doc(
-            base,
-            f"{kind}.schema.json", f"/data/{kind}s/<id>.json: one {kind}", _obj({**STAMP, kind: schema})
+            base, f"{kind}.schema.json", f"/data/{kind}s/<id>.json: one {kind}", _obj({**STAMP, kind: schema})
         )
     for kind, columns in CSV_COLUMNS.items():
         out[f"{kind}.csv.schema.json"] = _doc(

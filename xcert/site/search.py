@@ -34,3 +34,14 @@ def index_site(site: Path) -> None:
         raise SearchIndexError(f"pagefind could not run: {e}") from e
     if done.returncode != 0 or not (site / "pagefind" / "pagefind.js").exists():
         raise SearchIndexError(f"pagefind failed ({done.returncode}): {(done.stderr or done.stdout).strip()}")
+    for unused in UNUSED:  # the site uses pagefind.js + the default UI only
+        (site / "pagefind" / unused).unlink(missing_ok=True)
+
+
+UNUSED = (
+    "pagefind-component-ui.css",
+    "pagefind-component-ui.js",
+    "pagefind-highlight.js",
+    "pagefind-modular-ui.css",
+    "pagefind-modular-ui.js",
+)

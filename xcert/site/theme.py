@@ -35,6 +35,8 @@ class ThemeError(RuntimeError):
 class NavPage:
     path: str  # URL path relative to the site root, "" or ending in "/"
     title: str  # our own text, shown in the nav
+    section: str | None = None  # consecutive pages of one section share a tab
+    source: Path | None = None  # a Markdown file published as this page (else a stub)
 
 
 def _docs_file(path: str) -> str:
@@ -85,8 +87,8 @@ def run_mkdocs(
     site_name: str,
     site_url: str,
     nav: Iterable[NavPage],
-    extra_docs: dict[str, Path],
     depths: Iterable[int],
+    footer: str = "",
 ) -> tuple[dict[str, Frame], dict[int, Frame]]:
     """Build the MkDocs part of the site; return frames for nav stubs and per-depth shells."""
     from mkdocs.commands.build import build
@@ -96,11 +98,12 @@ def run_mkdocs(
     docs = work / "docs"
     shutil.copytree(src / "docs", docs)
     shutil.copytree(src / "assets", docs / "assets")
-    for name, path in extra_docs.items():
-        shutil.copyfile(path, docs / name)
     for page in nav:
         target = docs / _docs_file(page.path)
-        if not target.exists():  # a hand-written page keeps its own content
+        if page.source is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(page.source, target)
+        elif not target.exists():  # a hand-written page keeps its own content
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(_stub(page.title, own_h1=not page.path), encoding="utf-8")
     depths = sorted(set(depths))
@@ -115,10 +118,10 @@ def run_mkdocs(
     config["site_url"] = site_url.rstrip("/") + "/"
     config["docs_dir"] = str(docs)
     config["site_dir"] = str(site_dir)
-    config["nav"] = [{p.title: _docs_file(p.path)} for p in nav] + [
-        {title: name} for name, title in _extra_nav(extra_docs)
-    ]
+    config["nav"] = _nav_config(nav)
     config["not_in_nav"] = f"/{SHELL_DIR}/\n"
+    if footer:  # Material prints the copyright line unescaped on every page
+        config["copyright"] = html.escape(footer)
     config_file = work / "mkdocs.yml"
     config_file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
 
@@ -139,9 +142,23 @@ def run_mkdocs(
         shell_dir = site_dir / _shell_path(depth)
         shells[depth] = Frame((shell_dir / "index.html").read_text(encoding="utf-8"))
     shutil.rmtree(site_dir / SHELL_DIR)
+    # Material ships its lunr search and source maps with every build; search here is
+    # Pagefind, and nothing loads the rest: leave them out of the published site.
+    for unused in ("lunr", "workers"):
+        shutil.rmtree(site_dir / "assets" / "javascripts" / unused, ignore_errors=True)
+    for source_map in (site_dir / "assets").rglob("*.map"):
+        source_map.unlink()
     return nav_frames, shells
 
 
-def _extra_nav(extra_docs: dict[str, Path]) -> list[tuple[str, str]]:
-    titles = {"token-format.md": "令牌格式 Token format"}
-    return [(name, titles.get(name, name)) for name in sorted(extra_docs)]
+def _nav_config(nav: list[NavPage]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for page in nav:
+        entry = {page.title: _docs_file(page.path)}
+        if page.section is None:
+            out.append(entry)
+        elif out and page.section in out[-1] and isinstance(out[-1][page.section], list):
+            out[-1][page.section].append(entry)
+        else:
+            out.append({page.section: [entry]})
+    return out

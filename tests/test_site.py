@@ -1,0 +1,416 @@
+"""The static site build: refusal and atomic swap, pages, open data, trust list, escaping.
+
+Each registry is built once per module into a temporary directory with the real build
+(MkDocs, Jinja2, Pagefind); the tests read the files it wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html.parser
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+from conftest import FIXTURE_REGISTRY, claims, fixture_key
+
+import build
+from xcert import schema as registry_schema
+from xcert import site as sitemod
+from xcert.load import load_registry
+from xcert.model import Registry
+from xcert.site import opendata, pages
+from xcert.token import sign
+from xcert.trust import TrustList, parse_trust_list
+from xcert.verify import VALID, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_REGISTRY = ROOT / "registry"
+HOSTILE_REGISTRY = Path(__file__).parent / "fixtures" / "hostile-registry"
+HOSTILE_STRINGS = ("<script>alert(1)</script>", "[x](javascript:alert(1))", "{{ 7*7 }}", "{% raw %}")
+
+
+def _build(registry: Path, out: Path) -> Path:
+    assert build.main(["site", "--registry", str(registry), "--out", str(out)]) == 0
+    return out
+
+
+def _load(registry: Path) -> Registry:
+    result = load_registry(registry)
+    assert result.ok and result.registry is not None
+    return result.registry
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(REAL_REGISTRY, tmp_path_factory.mktemp("real") / "site")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(HOSTILE_REGISTRY, tmp_path_factory.mktemp("hostile") / "site")
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(FIXTURE_REGISTRY, tmp_path_factory.mktemp("fixture") / "site")
+
+
+def _read(site: Path, path: str) -> str:
+    return (site / path).read_text(encoding="utf-8")
+
+
+def _json(site: Path, path: str) -> Any:
+    return json.loads(_read(site, path))
+
+
+# ---------------------------------------------------------------- refusal, atomic swap
+
+
+def _old_site(out: Path) -> Path:
+    out.mkdir(parents=True)
+    (out / "index.html").write_text("old site", encoding="utf-8")
+    return out
+
+
+def _assert_untouched(out: Path) -> None:
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert (out / "index.html").read_text(encoding="utf-8") == "old site"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["registry", "site"]  # no temp dirs left
+
+
+def test_refuses_to_build_on_check_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = tmp_path / "registry"
+    shutil.copytree(FIXTURE_REGISTRY, registry)
+    cert = registry / "certificates" / "logistics.yaml"
+    cert.write_text(cert.read_text(encoding="utf-8").replace("logi-org", "nobody"), encoding="utf-8")
+    out = _old_site(tmp_path / "site")
+    assert build.main(["site", "--registry", str(registry), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "certificates/logistics.yaml:4:" in err and "nobody" in err
+    assert "build refused: " in err and " left as it was" in err
+    _assert_untouched(out)
+
+
+def test_failure_mid_build_keeps_the_old_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(FIXTURE_REGISTRY, tmp_path / "registry")
+    out = _old_site(tmp_path / "site")
+    seen: list[Path] = []
+
+    def failing_index(site: Path) -> None:  # the last phase: pages and data are already written
+        seen.append(site)
+        assert (site / "certificates" / "old-care" / "index.html").is_file()
+        raise OSError("disk full (injected)")
+
+    monkeypatch.setattr(sitemod.search, "index_site", failing_index)
+    assert build.main(["site", "--registry", str(tmp_path / "registry"), "--out", str(out)]) == 1
+    assert "build failed: OSError: disk full (injected)" in capsys.readouterr().err
+    assert seen and not seen[0].exists()
+    _assert_untouched(out)
+
+
+def test_a_good_build_replaces_the_old_site(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE_REGISTRY, tmp_path / "registry")
+    out = _old_site(tmp_path / "site")
+    _build(tmp_path / "registry", out)
+    assert "old site" not in _read(out, "index.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry", "site"]
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_every_entity_has_a_page(real: Path) -> None:
+    reg = _load(REAL_REGISTRY)
+    expected = ["", "certificates/", "organizations/", "standards/", "colleges/", "statistics/", "notices/"]
+    expected += [f"certificates/{c}/" for c in reg.certificates]
+    expected += [f"organizations/{o}/" for o in reg.organizations]
+    expected += [f"standards/{s}/" for s in reg.standards]
+    expected += [f"colleges/{k.province}/{k.id}/" for k in reg.colleges.values()]
+    expected += [f"colleges/{p}/" for p in {k.province for k in reg.colleges.values()}]
+    expected += [f"notices/{n.slug}/" for n in reg.notices]
+    expected += ["search/", "verify/", "data/", "about/", "token-format/", "vectors/"]
+    missing = [p for p in expected if not (real / p / "index.html").is_file()]
+    assert not missing
+    for college in reg.colleges.values():  # the province page also holds a stable anchor per college
+        assert f'id="{college.id}"' in _read(real, f"colleges/{college.province}/index.html")
+
+
+def test_certificate_page_shows_levels_organization_and_history(real: Path) -> None:
+    page = _read(real, "certificates/elderly-care/index.html")
+    for text in ("初级", "中级", "高级", "北京中福长者文化科技有限公司", "状态历史", "长沙民政职业技术学院"):
+        assert text in page
+    assert "<title>老年照护 - " in page
+
+
+def test_organization_page_lists_signing_keys(real: Path) -> None:
+    reg = _load(REAL_REGISTRY)
+    sandbox = reg.organizations["sandbox"]
+    page = _read(real, "organizations/sandbox/index.html")
+    for key in sandbox.keys:
+        assert key.kid.hex() in page and key.fingerprint in page
+        assert key.not_before.isoformat() in page
+
+
+def test_statistics_charts_are_inline_svg(real: Path) -> None:
+    page = _read(real, "statistics/index.html")
+    assert page.count('<svg class="xc-svg"') >= 3
+    assert "养老服务" in page
+
+
+def test_every_page_carries_the_data_version(real: Path) -> None:
+    stamp = _json(real, "data/registry.json")
+    for path in ("index.html", "certificates/elderly-care/index.html", "data/index.html"):
+        page = _read(real, path)
+        assert f"Data version {stamp['version']}" in page and stamp["generated_at"] in page
+
+
+def test_token_spec_and_vectors_are_published(real: Path) -> None:
+    assert "COSE_Sign1" in _read(real, "token-format/index.html")
+    vectors = sorted(p.name for p in (ROOT / "tests" / "vectors").glob("*.json"))
+    assert vectors and sorted(p.name for p in (real / "vectors").glob("*.json")) == vectors
+    index = _read(real, "vectors/index.html")
+    for name in vectors:
+        assert name in index
+
+
+# ---------------------------------------------------------------- open data
+
+
+def _validator(site: Path, name: str) -> jsonschema.Draft202012Validator:
+    schema = _json(site, f"data/schema/{name}")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_registry_json_is_sorted_stamped_and_valid(real: Path) -> None:
+    data = _json(real, "data/registry.json")
+    assert data["format"] == "xcert-registry/1"
+    assert re.fullmatch(r"[0-9a-f]{16}", data["version"])
+    assert data["commit"] is None or re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", data["commit"])
+    built = dt.datetime.fromisoformat(data["generated_at"])
+    assert abs(dt.datetime.now(dt.UTC) - built) < dt.timedelta(hours=1)
+    for kind, key in (("organizations", "id"), ("certificates", "code"), ("colleges", "id")):
+        ids = [item[key] for item in data[kind]]
+        assert ids == sorted(ids) and ids
+    _validator(real, "registry.schema.json").validate(data)
+    _validator(real, "keys.schema.json").validate(_json(real, "keys.json"))
+    text = _read(real, "data/registry.json")
+    assert text == opendata.dumps_lines(json.loads(text))  # canonical: sorted keys, one entity a line
+
+
+def test_entity_json_at_stable_urls(real: Path) -> None:
+    reg = _load(REAL_REGISTRY)
+    for kind, ids in (
+        ("certificate", reg.certificates),
+        ("organization", reg.organizations),
+        ("standard", reg.standards),
+        ("college", reg.colleges),
+    ):
+        validator = _validator(real, f"{kind}.schema.json")
+        for entity_id in ids:
+            data = _json(real, f"data/{kind}s/{entity_id}.json")
+            validator.validate(data)
+            assert data[kind].get("id", data[kind].get("code")) == entity_id
+    assert (
+        _json(real, "data/certificates/elderly-care.json")["certificate"]["organization"] == "zhongfu-elderly"
+    )
+
+
+def test_csvs_start_with_a_bom_and_parse(real: Path) -> None:
+    reg = _load(REAL_REGISTRY)
+    for kind, columns in opendata.CSV_COLUMNS.items():
+        raw = (real / "data" / f"{kind}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), kind
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        assert rows[0] == columns
+        assert all(len(r) == len(columns) for r in rows[1:]), kind
+    certs = list(csv.DictReader(io.StringIO(_read(real, "data/certificates.csv").lstrip("\ufeff"))))
+    assert [r["code"] for r in certs] == sorted(reg.certificates)
+    assert next(r for r in certs if r["code"] == "elderly-care")["name_zh"] == "老年照护"
+
+
+def test_registry_file_schemas_are_published(real: Path) -> None:
+    site_url = _load(REAL_REGISTRY).settings.site_url.rstrip("/")
+    for kind in registry_schema.KINDS:
+        assert _json(real, f"schema/{kind}.schema.json") == registry_schema.json_schema(kind, site_url)
+
+
+def test_keys_json_reads_back_and_verifies_a_token(fixture_site: Path) -> None:
+    raw = (fixture_site / "keys.json").read_bytes()
+    trust = parse_trust_list(raw)
+    assert trust == TrustList.from_json(json.loads(raw))
+    assert set(trust.organizations) == {"care-org", "logi-org"}
+    result = verify(sign(claims(), fixture_key(2)), trust, dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
+    assert result.status == VALID, result.failures
+    stamp = _json(fixture_site, "data/registry.json")
+    data = json.loads(raw)
+    assert (data["version"], data["generated_at"]) == (stamp["version"], stamp["generated_at"])
+
+
+# ---------------------------------------------------------------- TEST and example entries
+
+
+def _counts(site: Path) -> dict[str, int]:
+    home = _read(site, "index.html")
+    found = re.findall(r'<a class="xc-count" href="[^"]*" data-count="(\w+)"><strong>(\d+)</strong>', home)
+    return {name: int(n) for name, n in found}
+
+
+def test_sandbox_and_examples_are_labelled_and_not_counted(real: Path, hostile: Path) -> None:
+    reg = _load(REAL_REGISTRY)
+    view = pages.View(reg)
+    assert "TEST 测试" in _read(real, "certificates/sandbox-demo/index.html")
+    assert "TEST 测试" in _read(real, "organizations/sandbox/index.html")
+    example = next(k for k in reg.colleges.values() if k.example)
+    assert "示例 example" in _read(real, f"colleges/{example.province}/{example.id}/index.html")
+    counted = [c for c in reg.certificates.values() if view.counted(c)]
+    assert "sandbox-demo" not in {c.code for c in counted}
+    assert _counts(real)["certificates"] == len(counted)
+    # hostile fixture: one counted certificate, organization, college and site each; the
+    # sandbox's and the example entries are listed but not counted
+    assert _counts(hostile) == {"certificates": 1, "organizations": 1, "colleges": 1, "sites": 1}
+    catalogue = _read(hostile, "certificates/index.html")
+    assert "sandbox-demo/" in catalogue and "TEST 测试" in catalogue and "示例 example" in catalogue
+
+
+# ---------------------------------------------------------------- no third-party requests
+
+# Attributes whose URL the browser fetches by itself (a plain <a href> is only a link).
+FETCHING = {
+    ("script", "src"),
+    ("img", "src"),
+    ("img", "srcset"),
+    ("source", "src"),
+    ("source", "srcset"),
+    ("iframe", "src"),
+    ("frame", "src"),
+    ("embed", "src"),
+    ("object", "data"),
+    ("video", "src"),
+    ("video", "poster"),
+    ("audio", "src"),
+    ("track", "src"),
+    ("input", "src"),
+    ("image", "href"),
+    ("use", "href"),
+    ("image", "xlink:href"),
+    ("use", "xlink:href"),
+    ("form", "action"),
+}
+LINK_FETCHING_RELS = {"stylesheet", "icon", "shortcut", "preload", "prefetch", "modulepreload", "manifest"}
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""")
+
+
+def _external(url: str, own_host: str) -> bool:
+    url = url.strip()
+    if url.startswith("data:") or url.startswith("#"):
+        return False
+    parts = urlsplit(url)
+    if parts.scheme in ("", "http", "https") and not parts.netloc:
+        return bool(parts.scheme)  # "http:foo" is odd; relative paths are ours
+    return parts.netloc != own_host or parts.scheme not in ("http", "https")
+
+
+class _Requests(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        for name, value in a.items():
+            if (tag, name) in FETCHING:
+                self.urls += (
+                    [u.split()[0] for u in value.split(",") if u.strip()] if "srcset" in name else [value]
+                )
+            if name == "style":
+                self.urls += [m[0] or m[1] for m in CSS_URL.findall(value)]
+        if tag == "link" and set(a.get("rel", "").lower().split()) & LINK_FETCHING_RELS:
+            self.urls.append(a.get("href", ""))
+        if tag == "meta" and a.get("http-equiv", "").lower() == "refresh" and "url=" in a.get("content", ""):
+            self.urls.append(a["content"].split("url=", 1)[1])
+
+    def handle_data(self, data: str) -> None:
+        if self.lasttag == "style":
+            self.urls += [m[0] or m[1] for m in CSS_URL.findall(data)]
+
+
+# The only absolute URLs in shipped JavaScript, each inert on this site: Material loads
+# mermaid from unpkg only for `.mermaid` diagrams and calls the GitHub API only with a
+# `repo_url`; the rest sit in licence comments or are string constants never fetched.
+JS_ALLOWED = {
+    "unpkg.com": "mermaid, only for .mermaid blocks (none on this site, asserted below)",
+    "api.github.com": "repository facts, only with repo_url (not configured, asserted below)",
+    "github.com": "translator credits in Pagefind UI strings; repository facts",
+    "harrymkt.github.io": "translator credit in Pagefind UI strings",
+    "yekta.dev": "translator credit in Pagefind UI strings",
+    "clipboardjs.com": "licence comment",
+    "example.com": "Pagefind's base for URL parsing (new URL), never fetched",
+    "www.w3.org": "SVG/XML namespace constants",
+}
+JS_URL = re.compile(r"""(?:https?:)?//([a-z0-9.-]+\.[a-z]{2,})(?=[/"'`:)\s])""", re.IGNORECASE)
+
+
+def test_no_request_leaves_the_site(real: Path, hostile: Path) -> None:
+    for site in (real, hostile):
+        own = urlsplit(_load(REAL_REGISTRY if site is real else HOSTILE_REGISTRY).settings.site_url).netloc
+        bad: list[tuple[str, str]] = []
+        for path in site.rglob("*.html"):
+            parser = _Requests()
+            text = path.read_text(encoding="utf-8")
+            parser.feed(text)
+            bad += [(str(path.relative_to(site)), u) for u in parser.urls if _external(u, own)]
+            assert 'class="mermaid"' not in text and "md-source" not in text
+        for path in site.rglob("*.css"):
+            css = path.read_text(encoding="utf-8")
+            bad += [
+                (str(path.relative_to(site)), m[0] or m[1])
+                for m in CSS_URL.findall(css)
+                if _external(m[0] or m[1], own)
+            ]
+        for path in [*site.rglob("*.js"), *site.rglob("*.mjs")]:
+            hosts = {h.lower() for h in JS_URL.findall(path.read_text(encoding="utf-8", errors="replace"))}
+            bad += [(str(path.relative_to(site)), h) for h in hosts - set(JS_ALLOWED) - {own.split(":")[0]}]
+        assert not bad, bad[:20]
+    mkdocs_yml = _read(ROOT / "site_src", "mkdocs.yml")
+    assert "font: false" in mkdocs_yml and "repo_url" not in mkdocs_yml
+
+
+def test_our_own_scripts_hold_no_absolute_url(real: Path) -> None:
+    for name in ("assets/xcert.js", "assets/xcert.css"):
+        assert not re.search(r"(https?:)?//[a-z]", _read(real, name), re.IGNORECASE), name
+
+
+# ---------------------------------------------------------------- nothing unescaped
+
+
+def test_hostile_strings_show_as_text(hostile: Path) -> None:
+    every = "\n".join(p.read_text(encoding="utf-8") for p in hostile.rglob("*.html"))
+    assert "<script>alert(1)" not in every
+    assert "<img src=x" not in every and "<svg onload" not in every and "<b>bold</b>" not in every
+    assert not re.search(r"""(href|src)\s*=\s*["']?\s*(javascript|data):""", every, re.IGNORECASE)
+    assert "tracker.example.net" not in every  # an image in a notice is a request: dropped
+    assert ">49<" not in every and " 49 " not in every
+    org = _read(hostile, "organizations/care-org/index.html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;养老组织" in org
+    assert "{{ 7*7 }} Care {% raw %}" in org
+    assert "[x](javascript:alert(1))" in org
+    cert = _read(hostile, "certificates/old-care/index.html")
+    assert "{% raw %}&lt;svg onload=alert(1)&gt;" in cert
+    notice = _read(hostile, "notices/2019-04-10-first-batch/index.html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in notice and "{{ 7*7 }} {% raw %}" in notice
+    assert 'href="https://example.org/ok"' in notice
+    college = _read(hostile, "colleges/43/test-care-college/index.html")
+    assert "测试民政&lt;img src=x onerror=alert(1)&gt;学院" in college
+    for s in HOSTILE_STRINGS:  # the raw registry text survives into the open data as data
+        assert s in _read(hostile, "data/registry.json")
