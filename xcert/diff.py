@@ -1,64 +1,58 @@
 """What a change does to the registry: a structured diff of two models, and Markdown for PRs.
 
-`diff_registries` is pure and compares models, not text, so reformatting a file is no
-change, and a key that turns `compromised` is one event however the YAML was edited.
-Security-sensitive events (anything that changes which certificates verify) are flagged
-so reviewers see them first.
+`diff_registries` is pure and compares models, not text: reformatting a file is no change,
+and a key that turns `compromised` is one event however the YAML was edited. Changes that
+alter which certificates verify (keys, revocations, organization status, ...) are marked
+`security` so reviewers see them first.
+
+    python build.py diff BASE [HEAD]
+
+BASE and HEAD are git refs (`main`, `origin/main`, `HEAD~1`, `REF:path/to/registry`) or
+registry directories; HEAD defaults to the work tree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
+import io
 import subprocess
 import sys
 import tarfile
 import tempfile
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from . import codes
 from .load import LoadResult, load_registry
-from .model import (
-    College,
-    Key,
-    Organization,
-    Pilot,
-    Registry,
-    Revocation,
-    Settings,
-    Site,
-    Status,
-    Text,
-)
+from .model import College, Key, Organization, Registry, Settings, Status, Text
 
-# Kinds whose change alters which certificates verify: shown first, under a warning.
-SECURITY_KINDS = frozenset(
-    {
-        "key-added",
-        "key-retired",
-        "key-compromised",
-        "key-reactivated",
-        "key-changed",
-        "key-removed",
-        "revocation-added",
-        "revocation-removed",
-        "revocation-changed",
-        "organization-status",
-        "organization-history-rewritten",
-        "organization-removed",
-        "certificate-history-rewritten",
-        "certificate-removed",
-        "settings-security",
-    }
+# Events that change which certificates verify: listed first, under a warning.
+SECURITY_KINDS = (  # most damaging first: the order of the security section
+    "key-compromised",
+    "key-removed",
+    "revocation-removed",
+    "organization-removed",
+    "organization-history-rewritten",
+    "certificate-history-rewritten",
+    "certificate-removed",
+    "settings-security",
+    "organization-status",
+    "key-reactivated",
+    "key-added",
+    "key-retired",
+    "key-changed",
+    "revocation-added",
+    "revocation-changed",
 )
-# Fields whose change alters verification even though the entity itself stays.
+# Fields whose change alters verification although the entity stays.
 SECURITY_FIELDS = {"organization": {"sandbox"}, "certificate": {"organization", "levels"}}
-SKIPPED = {"src", "status", "keys", "pilots", "sites", "body"}
+# Compared separately (as events), never field by field.
+EVENT_FIELDS = {"src", "status", "keys", "pilots", "sites", "body"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,22 +64,28 @@ class FieldChange:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    kind: str  # "<entity>-<event>", e.g. "key-compromised", "pilot-added"
+    kind: str  # "<entity>-<event>", e.g. "key-compromised", "pilot-added", "certificate-withdrawn"
     entity: str  # organization | certificate | standard | notice | college | settings
     id: str  # the entity id (the organization's for keys and revocations)
     name: str = ""  # its Chinese name, for people
     ref: str = ""  # the record inside it: kid hex, serial, certificate of a pilot or site
-    date: dt.date | None = None  # when it takes effect, when the data says
+    date: dt.date | None = None  # when it takes effect, where the data says
     province: str | None = None  # for colleges, pilots and sites
-    note: str = ""  # reason, levels, new state ...
+    note: str = ""  # reason, levels, state transition ...
     fields: tuple[FieldChange, ...] = ()
 
     @property
     def security(self) -> bool:
-        return self.kind in SECURITY_KINDS or (
-            self.kind.endswith("-changed")
-            and any(f.path.split(".")[0] in SECURITY_FIELDS.get(self.entity, ()) for f in self.fields)
-        )
+        if self.kind in SECURITY_KINDS:
+            return True
+        sensitive = SECURITY_FIELDS.get(self.entity, set())
+        return any(f.path.split(".")[0].split("[")[0] in sensitive for f in self.fields)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ())}
+        if self.date:
+            out["date"] = self.date.isoformat()
+        return {**out, "security": self.security}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,58 +117,48 @@ EMPTY = Registry(
 
 def diff_registries(old: Registry, new: Registry) -> Diff:
     out: list[Change] = []
-    if old is not EMPTY:
+    if old is not EMPTY:  # a registry's first settings are no news
         out += _settings(old.settings, new.settings)
     out += _organizations(old.organizations, new.organizations)
     out += _revocations(old, new)
-    out += _entities("certificate", old.certificates, new.certificates, _certificate_extra)
+    out += _entities("certificate", old.certificates, new.certificates)
     out += _entities("standard", old.standards, new.standards)
-    out += _entities(
-        "notice", {n.slug: n for n in old.notices}, {n.slug: n for n in new.notices}, _notice_extra
-    )
+    out += _entities("notice", {n.slug: n for n in old.notices}, {n.slug: n for n in new.notices})
     out += _colleges(old.colleges, new.colleges)
     return Diff(tuple(out))
 
 
-def _settings(old: Settings, new: Settings) -> list[Change]:
+def _settings(old: Settings, new: Settings) -> Iterator[Change]:
     changed = _field_changes(old, new)
     urls = tuple(f for f in changed if f.path in ("site_url", "verify_url"))
-    rest = tuple(f for f in changed if f not in urls)
-    out = []
-    if urls:  # the trust list and QR codes live at these URLs
-        out.append(Change("settings-security", "settings", "registry.yaml", fields=urls))
-    if rest:
-        out.append(Change("settings-changed", "settings", "registry.yaml", fields=rest))
-    return out
+    if urls:  # the trust list and the QR codes' URLs live there
+        yield Change("settings-security", "settings", "registry.yaml", fields=urls)
+    if rest := tuple(f for f in changed if f not in urls):
+        yield Change("settings-changed", "settings", "registry.yaml", fields=rest)
 
 
-def _organizations(old: Mapping[str, Organization], new: Mapping[str, Organization]) -> list[Change]:
-    out: list[Change] = []
-    for oid in _ids(old, new):
+def _organizations(old: Mapping[str, Organization], new: Mapping[str, Organization]) -> Iterator[Change]:
+    for oid in sorted(old.keys() | new.keys()):
         a, b = old.get(oid), new.get(oid)
         if b is None:
             assert a is not None
-            out.append(Change("organization-removed", "organization", oid, a.name.zh))
-            out += [_key_change("key-removed", a, k) for k in a.keys]
+            yield Change("organization-removed", "organization", oid, a.name.zh)
             continue
         if a is None:
-            last = b.status[-1]
-            out.append(
-                Change(
-                    "organization-added", "organization", oid, b.name.zh, date=b.status[0].since,
-                    note=_status_note(last),
-                )
+            first = b.status[0]
+            yield Change(
+                "organization-added", "organization", oid, b.name.zh, date=first.since, note=_state(first)
             )
-            out += [_key_change("key-added", b, k) for k in b.keys]
+            yield from (_key_change("key-added", b, k) for k in b.keys)
             continue
-        out += _history("organization", a, b)
+        yield from _history("organization", oid, a.status, b)
         if changed := _field_changes(a, b):
-            out.append(Change("organization-changed", "organization", oid, b.name.zh, fields=changed))
-        out += _keys(a, b)
-    return out
+            yield Change("organization-changed", "organization", oid, b.name.zh, fields=changed)
+        yield from _keys(a, b)
 
 
 def _keys(a: Organization, b: Organization) -> Iterator[Change]:
+    """Keys are matched by public key: one event per key that appeared, left or changed."""
     old = {k.public_key: k for k in a.keys}
     new = {k.public_key: k for k in b.keys}
     for pk, k in old.items():
@@ -178,153 +168,118 @@ def _keys(a: Organization, b: Organization) -> Iterator[Change]:
         before = old.get(pk)
         if before is None:
             yield _key_change("key-added", b, k)
-            continue
-        if before.status != k.status:
-            kind = {"retired": "key-retired", "compromised": "key-compromised"}.get(k.status, "key-reactivated")
-            yield _key_change(kind, b, k, f"{before.status} → {k.status}")
-        rest = tuple(
-            f for f in _field_changes(before, k) if f.path not in ("status", "retired_on", "compromised_on")
-        )
-        if rest or (before.status == k.status and _field_changes(before, k)):
+        elif before.status != k.status:
+            kind = {"retired": "key-retired", "compromised": "key-compromised"}.get(
+                k.status, "key-reactivated"
+            )
+            yield _key_change(kind, b, k, f"{before.status} → {k.status}", _field_changes(before, k))
+        elif before != k:
             yield _key_change("key-changed", b, k, fields=_field_changes(before, k))
 
 
-def _key_change(
-    kind: str, org: Organization, key: Key, note: str = "", fields: tuple[FieldChange, ...] = ()
-) -> Change:
-    date = {"key-retired": key.retired_on, "key-compromised": key.compromised_on}.get(kind, key.not_before)
+def _key_change(kind: str, org: Organization, key: Key, note: str = "", fields: Any = ()) -> Change:
+    date = {"key-retired": key.retired_on, "key-compromised": key.compromised_on}.get(kind) or key.not_before
     window = f"signs {key.not_before} … {key.sign_until or 'open-ended'}"
     return Change(
-        kind, "organization", org.id, org.name.zh, ref=key.kid.hex(), date=date,
-        note=note or f"{window}, status {key.status}", fields=fields,
+        kind, "organization", org.id, org.name.zh, key.kid.hex(), date, note=note or window, fields=fields
     )
 
 
-def _revocations(old: Registry, new: Registry) -> list[Change]:
-    def table(reg: Registry) -> dict[tuple[str, str], Revocation]:
+def _revocations(old: Registry, new: Registry) -> Iterator[Change]:
+    def table(reg: Registry) -> dict[tuple[str, str], Any]:
         return {(r.organization, r.serial): r for lst in reg.revocations.values() for r in lst.revoked}
 
     a, b = table(old), table(new)
-    out = []
     for key in sorted(a.keys() | b.keys()):
         before, after = a.get(key), b.get(key)
-        org = new.organizations.get(key[0]) or old.organizations.get(key[0])
-        name = org.name.zh if org else ""
         rev = after or before
-        assert rev is not None
-        note = f"{rev.reason}" + (f"; certificate {rev.certificate}" if rev.certificate else "")
+        org = new.organizations.get(key[0]) or old.organizations.get(key[0])
+        base = Change("", "organization", key[0], org.name.zh if org else "", rev.serial, rev.date)
+        note = rev.reason + (f"; certificate {rev.certificate}" if rev.certificate else "")
         if after is None:
-            out.append(Change("revocation-removed", "organization", key[0], name, rev.serial, rev.date, note=note))
+            yield dataclasses.replace(base, kind="revocation-removed", note=note)
         elif before is None:
-            out.append(Change("revocation-added", "organization", key[0], name, rev.serial, rev.date, note=note))
+            yield dataclasses.replace(base, kind="revocation-added", note=note)
         elif changed := _field_changes(before, after):
-            out.append(
-                Change("revocation-changed", "organization", key[0], name, rev.serial, rev.date, fields=changed)
-            )
-    return out
+            yield dataclasses.replace(base, kind="revocation-changed", fields=changed)
 
 
-Extra = Callable[[Any, Any], Iterable[Change]]
-
-
-def _entities(entity: str, old: Mapping[str, Any], new: Mapping[str, Any], extra: Extra | None = None) -> list[Change]:
-    out: list[Change] = []
-    for ident in _ids(old, new):
+def _entities(entity: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[Change]:
+    """Certificates, standards and notices: added, removed, status events, field changes."""
+    for ident in sorted(old.keys() | new.keys()):
         a, b = old.get(ident), new.get(ident)
         name = _name(b if b is not None else a)
         if b is None:
-            out.append(Change(f"{entity}-removed", entity, ident, name))
-        elif a is None:
-            out.append(Change(f"{entity}-added", entity, ident, name, date=_start(b), note=_added_note(b)))
-        else:
-            if extra is not None:
-                out += extra(a, b)
-            if changed := _field_changes(a, b):
-                out.append(Change(f"{entity}-changed", entity, ident, name, fields=changed))
-    return out
+            yield Change(f"{entity}-removed", entity, ident, name)
+            continue
+        if a is None:
+            yield Change(f"{entity}-added", entity, ident, name, date=_start(b), note=_added_note(b))
+            continue
+        if entity == "certificate":
+            yield from _history(entity, ident, a.status, b)
+        changed = _field_changes(a, b)
+        if getattr(a, "body", None) != getattr(b, "body", None):
+            changed += (FieldChange("body", f"{len(a.body)} characters", f"{len(b.body)} characters"),)
+        if changed:
+            yield Change(f"{entity}-changed", entity, ident, name, fields=changed)
 
 
-def _certificate_extra(a: Any, b: Any) -> Iterable[Change]:
-    return _history("certificate", a, b)
-
-
-def _notice_extra(a: Any, b: Any) -> Iterable[Change]:
-    if a.body != b.body:
-        yield Change(
-            "notice-changed", "notice", b.slug, b.title.zh,
-            fields=(FieldChange("body", f"{len(a.body)} characters", f"{len(b.body)} characters"),),
-        )
-
-
-def _history(entity: str, a: Any, b: Any) -> list[Change]:
+def _history(entity: str, ident: str, old: tuple[Status, ...], b: Any) -> Iterator[Change]:
     """Appended states are events; rewriting past states changes past validity."""
-    old, new = a.status, b.status
-    ident, name = getattr(b, "id", None) or b.code, b.name.zh
-    if old == new:
-        return []
+    new = b.status
     if new[: len(old)] != old:
         change = FieldChange("status", _show_history(old), _show_history(new))
-        return [Change(f"{entity}-history-rewritten", entity, ident, name, fields=(change,))]
-    out = []
+        yield Change(f"{entity}-history-rewritten", entity, ident, b.name.zh, fields=(change,))
+        return
     previous = old[-1].status
     for entry in new[len(old) :]:
         kind = "organization-status" if entity == "organization" else f"certificate-{entry.status}"
-        note = f"{previous} → {_status_note(entry)}"
-        out.append(Change(kind, entity, ident, name, date=entry.since, note=note))
+        yield Change(kind, entity, ident, b.name.zh, date=entry.since, note=f"{previous} → {_state(entry)}")
         previous = entry.status
-    return out
 
 
-def _colleges(old: Mapping[str, College], new: Mapping[str, College]) -> list[Change]:
-    out: list[Change] = []
-    for cid in _ids(old, new):
+def _colleges(old: Mapping[str, College], new: Mapping[str, College]) -> Iterator[Change]:
+    for cid in sorted(old.keys() | new.keys()):
         a, b = old.get(cid), new.get(cid)
         c = b if b is not None else a
         assert c is not None
-        base = {"entity": "college", "id": cid, "name": c.name.zh, "province": c.province}
+        base = Change("", "college", cid, c.name.zh, province=c.province)
         if b is None:
-            out.append(Change("college-removed", **base))
+            yield dataclasses.replace(base, kind="college-removed")
             continue
         if a is None:
-            out.append(Change("college-added", note=b.kind, **base))
+            yield dataclasses.replace(base, kind="college-added", note=b.kind)
         elif changed := _field_changes(a, b):
-            out.append(Change("college-changed", fields=changed, **base))
-        out += _records("pilot", a.pilots if a else (), b.pilots, base)
-        out += _records("site", a.sites if a else (), b.sites, base)
-    return out
+            yield dataclasses.replace(base, kind="college-changed", fields=changed)
+        for what in ("pilot", "site"):
+            yield from _records(what, getattr(a, what + "s", ()), getattr(b, what + "s"), base)
 
 
-def _records(kind: str, old: tuple[Pilot | Site, ...], new: tuple[Pilot | Site, ...], base: dict) -> list[Change]:
-    def table(items: tuple[Pilot | Site, ...]) -> dict[tuple[str, dt.date], Pilot | Site]:
-        return {(r.certificate, r.since): r for r in items}
-
-    a, b = table(old), table(new)
-    out = []
+def _records(what: str, old: tuple[Any, ...], new: tuple[Any, ...], base: Change) -> Iterator[Change]:
+    """Pilots and sites, matched by (certificate, since): added, ended, changed, removed."""
+    a = {(r.certificate, r.since): r for r in old}
+    b = {(r.certificate, r.since): r for r in new}
     for key in sorted(a.keys() | b.keys()):
         before, after = a.get(key), b.get(key)
         rec = after or before
-        assert rec is not None
-        levels = "levels " + ", ".join(map(str, rec.levels))
+        note = "levels " + ", ".join(map(str, rec.levels)) + f", since {rec.since}"
+        change = dataclasses.replace(base, ref=rec.certificate, date=rec.since, note=note)
         if after is None:
-            out.append(Change(f"{kind}-removed", ref=key[0], date=key[1], note=levels, **base))
+            yield dataclasses.replace(change, kind=f"{what}-removed")
         elif before is None:
-            status = getattr(after, "status", "active")
-            event = "ended" if after.ended or status == "closed" else "added"
-            note = f"{levels}, since {after.since}" + (f", ended {after.ended}" if after.ended else "")
-            out.append(Change(f"{kind}-{event}" if event == "added" else f"{kind}-added", ref=key[0],
-                              date=after.since, note=note, **base))
+            yield dataclasses.replace(change, kind=f"{what}-added")
+            if _ended(after):
+                yield dataclasses.replace(change, kind=f"{what}-ended", date=after.ended)
         elif changed := _field_changes(before, after):
-            ended = (after.ended and not before.ended) or (
-                getattr(after, "status", None) == "closed" and getattr(before, "status", None) != "closed"
-            )
-            out.append(
-                Change(f"{kind}-ended" if ended else f"{kind}-changed", ref=key[0],
-                       date=after.ended or after.since, note=levels, fields=changed, **base)
-            )
-    return out
+            kind = f"{what}-ended" if _ended(after) and not _ended(before) else f"{what}-changed"
+            yield dataclasses.replace(change, kind=kind, date=after.ended or after.since, fields=changed)
 
 
-# ---------------------------------------------------------------- field-by-field
+def _ended(rec: Any) -> bool:
+    return rec.ended is not None or getattr(rec, "status", "active") == "closed"
+
+
+# ---------------------------------------------------------------- field by field
 
 
 def _field_changes(a: Any, b: Any) -> tuple[FieldChange, ...]:
@@ -334,28 +289,24 @@ def _field_changes(a: Any, b: Any) -> tuple[FieldChange, ...]:
 
 
 def _flat(obj: Any, prefix: str = "") -> dict[str, str]:
+    """A dataclass as {dotted path: display value}; absent, empty and false values left out."""
     out: dict[str, str] = {}
-    for f in fields(obj):
-        if f.name in SKIPPED or f.name.startswith("_"):
+    for f in dataclasses.fields(obj):
+        value, path = getattr(obj, f.name), prefix + f.name
+        if f.name in EVENT_FIELDS or f.name.startswith("_") or value is None or value is False:
             continue
-        out.update(_flat_value(getattr(obj, f.name), prefix + f.name))
+        if isinstance(value, tuple | Mapping) and not value:
+            continue
+        if dataclasses.is_dataclass(value):
+            out.update(_flat(value, path + "."))
+        elif isinstance(value, tuple) and dataclasses.is_dataclass(value[0]):
+            for i, item in enumerate(value):
+                out.update(_flat(item, f"{path}[{getattr(item, 'level', i)}]."))
+        elif isinstance(value, Mapping):
+            out.update({f"{path}.{k}": _show(v) for k, v in value.items()})
+        else:
+            out[path] = _show(value)
     return out
-
-
-def _flat_value(value: Any, path: str) -> dict[str, str]:
-    if value is None or value is False or (isinstance(value, tuple | Mapping) and not value):
-        return {}
-    if is_dataclass(value):
-        return _flat(value, path + ".")
-    if isinstance(value, tuple) and is_dataclass(value[0]):
-        out: dict[str, str] = {}
-        for i, item in enumerate(value):
-            label = getattr(item, "level", None) or getattr(item, "id", None) or i
-            out.update(_flat(item, f"{path}[{label}]."))
-        return out
-    if isinstance(value, Mapping):
-        return {f"{path}.{k}": _show(v) for k, v in value.items()}
-    return {path: _show(value)}
 
 
 def _show(value: Any) -> str:
@@ -363,10 +314,10 @@ def _show(value: Any) -> str:
         return ", ".join(_show(v) for v in value)
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, dt.date):
-        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)
 
 
@@ -374,7 +325,7 @@ def _show_history(history: tuple[Status, ...]) -> str:
     return "; ".join(f"{s.status} since {s.since}" for s in history)
 
 
-def _status_note(entry: Status) -> str:
+def _state(entry: Status) -> str:
     extra = [f"since {entry.since}"]
     if entry.batch:
         extra.append(f"batch {entry.batch}")
@@ -383,47 +334,39 @@ def _status_note(entry: Status) -> str:
     return f"{entry.status} ({', '.join(extra)})"
 
 
-def _ids(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    return sorted(old.keys() | new.keys())
-
-
 def _name(obj: Any) -> str:
     text = getattr(obj, "name", None) or getattr(obj, "title", None)
     return text.zh if isinstance(text, Text) else ""
 
 
 def _start(obj: Any) -> dt.date | None:
-    status = getattr(obj, "status", None)
-    if isinstance(status, tuple) and status:
+    if status := getattr(obj, "status", None):
         return status[0].since
     return getattr(obj, "published", None) or getattr(obj, "date", None)
 
 
 def _added_note(obj: Any) -> str:
-    parts = []
-    for attr in ("organization", "certificate", "kind", "version"):
-        if value := getattr(obj, attr, None):
-            parts.append(f"{attr} {value}")
-    if levels := getattr(obj, "levels", None):
-        if isinstance(levels[0], int):
-            parts.append("levels " + ", ".join(map(str, levels)))
+    parts = [
+        f"{attr} {v}"
+        for attr in ("organization", "certificate", "kind", "version")
+        if (v := getattr(obj, attr, None))
+    ]
+    levels = getattr(obj, "levels", ())
+    if levels and isinstance(levels[0], int):
+        parts.append("levels " + ", ".join(map(str, levels)))
     return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- Markdown
 
-MARKER = "<!-- xcert-registry-diff -->"
+MARKER = "<!-- xcert-registry-diff -->"  # lets a workflow find and update its own comment
+MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 LABELS = {
-    "key-added": "Key added",
-    "key-retired": "Key retired",
     "key-compromised": "KEY COMPROMISED",
-    "key-reactivated": "Key status changed",
-    "key-changed": "Key changed",
     "key-removed": "Key REMOVED from the file",
+    "key-reactivated": "Key status changed",
     "revocation-added": "Certificate revoked",
     "revocation-removed": "Revocation REMOVED",
-    "revocation-changed": "Revocation changed",
-    "organization-status": "Organization status",
     "organization-history-rewritten": "Organization status history REWRITTEN",
     "organization-removed": "Organization file REMOVED",
     "certificate-history-rewritten": "Certificate status history REWRITTEN",
@@ -432,8 +375,9 @@ LABELS = {
 }
 WHY = {
     "key-added": "certificates signed with it will verify",
-    "key-retired": "certificates it signed before then stay valid",
+    "key-retired": "what it signed before that day stays valid",
     "key-compromised": "every certificate it ever signed is now INVALID",
+    "key-reactivated": "a retired or compromised key must never sign again",
     "key-removed": "keys are never deleted: mark them retired or compromised instead",
     "revocation-removed": "the certificate becomes valid again",
     "organization-history-rewritten": "changes the validity of certificates already issued",
@@ -442,100 +386,91 @@ WHY = {
     "certificate-removed": "records are deprecated, never deleted",
     "settings-security": "the trust list and QR codes are published at these URLs",
 }
-# Security items are sorted so the most damaging come first.
-SEVERITY = ["key-compromised", "key-removed", "revocation-removed", "organization-removed",
-            "organization-history-rewritten", "certificate-history-rewritten", "certificate-removed",
-            "settings-security", "organization-status", "key-added", "key-retired", "key-reactivated",
-            "key-changed", "revocation-added", "revocation-changed"]
+GROUPS = ("Added · 新增", "Changed · 修改", "Withdrawn or removed · 撤销或删除")
 
 
 def render_markdown(diff: Diff, title: str = "Registry changes") -> str:
     lines = [MARKER, f"## {title} · 注册库变更", ""]
     if not diff:
         return "\n".join([*lines, "No change to the registry data. 注册库数据无变更。", ""])
-    security = sorted(diff.security, key=lambda c: SEVERITY.index(c.kind) if c.kind in SEVERITY else 99)
-    rest = [c for c in diff.changes if not c.security]
+    security = sorted(
+        diff.security, key=lambda c: SECURITY_KINDS.index(c.kind) if c.kind in SECURITY_KINDS else 99
+    )
+    lines += [_tally(diff.changes), ""]
     if security:
         lines += [
-            "> [!WARNING]",
-            f"> **{len(security)} security-sensitive change(s)** (keys, revocations, organization status):"
-            " they change which certificates verify. A security reviewer must approve.",
-            "",
             f"### ⚠️ Security-sensitive changes · 安全敏感变更 ({len(security)})",
             "",
+            "> [!WARNING]",
+            "> These change which certificates verify (keys, revocations, organization status):"
+            " a member of the security team must review this pull request.",
+            "",
+            *(line for c in security for line in _item(c)),
+            "",
         ]
-        for c in security:
-            lines += _item(c)
-        lines.append("")
-    groups = {"Added · 新增": [], "Changed · 修改": [], "Withdrawn or removed · 撤销或删除": []}
-    colleges: dict[str, list[Change]] = defaultdict(list)
-    for c in rest:
+    groups: dict[str, list[Change]] = {g: [] for g in GROUPS}
+    provinces: dict[str, list[Change]] = defaultdict(list)
+    for c in diff.changes:
+        if c.security:
+            continue
         if c.entity == "college":
-            colleges[c.province or ""].append(c)
+            provinces[c.province or ""].append(c)
         elif c.kind.endswith("-added"):
-            groups["Added · 新增"].append(c)
+            groups[GROUPS[0]].append(c)
         elif c.kind.endswith(("-removed", "-withdrawn")):
-            groups["Withdrawn or removed · 撤销或删除"].append(c)
+            groups[GROUPS[2]].append(c)
         else:
-            groups["Changed · 修改"].append(c)
+            groups[GROUPS[1]].append(c)
     for heading, items in groups.items():
         if items:
-            lines += [f"### {heading} ({len(items)})", ""]
-            for c in items:
-                lines += _item(c)
-            lines.append("")
-    if colleges:
+            lines += [f"### {heading} ({len(items)})", "", *(line for c in items for line in _item(c)), ""]
+    if provinces:
         lines += ["### Pilot colleges and assessment sites · 试点院校与考核站点", ""]
-        for province in sorted(colleges):
+        for province in sorted(provinces):
             zh, en = codes.PROVINCES.get(province, (province, province))
-            items = colleges[province]
+            items = provinces[province]
             lines += [f"#### {zh} {en} ({province}): {_tally(items)}", ""]
-            for c in items:
-                lines += _item(c)
-            lines.append("")
-    return "\n".join(lines)
+            lines += [*(line for c in items for line in _item(c)), ""]
+    return _truncate("\n".join(lines))
 
 
-def _tally(items: list[Change]) -> str:
-    counts: dict[str, int] = defaultdict(int)
-    for c in items:
-        counts[c.kind.replace("-", " ")] += 1
+def _tally(changes: tuple[Change, ...] | list[Change]) -> str:
+    counts = Counter(c.kind.replace("-", " ") for c in changes)
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
 
 
 def _item(c: Change) -> list[str]:
     label = LABELS.get(c.kind) or c.kind.replace("-", " ").capitalize()
     who = f"{c.entity} {_code(c.id)}" + (f" {_esc(c.name)}" if c.name else "")
-    what = {"organization": "kid", "college": "certificate"}.get(c.entity, "")
-    if c.kind.startswith("revocation"):
-        what = "serial"
-    ref = f", {what} {_code(c.ref)}" if c.ref else ""
-    parts = [f"- **{label}**: {who}{ref}"]
+    if c.ref:
+        what = (
+            "serial"
+            if c.kind.startswith("revocation")
+            else "kid"
+            if c.kind.startswith("key")
+            else "certificate"
+        )
+        who += f", {what} {_code(c.ref)}"
+    parts = [f"- **{label}**: {who}"]
     if c.date and not c.kind.endswith("-changed"):
         parts.append(f"on {c.date}")
     if c.note:
         parts.append(f"({_esc(c.note)})")
     if why := WHY.get(c.kind):
         parts.append(f"— {why}")
-    out = [" ".join(parts)]
-    for f in c.fields:
-        out.append(f"  - `{f.path}`: {_value(f.old)} → {_value(f.new)}")
-    return out
+    return [" ".join(parts), *(f"  - `{f.path}`: {_value(f.old)} → {_value(f.new)}" for f in c.fields)]
 
 
 def _value(v: str | None) -> str:
     if v is None:
         return "*(none)*"
-    if len(v) > 160:
-        v = v[:157] + "…"
-    return _code(v)
+    return _code(v if len(v) <= 160 else v[:157] + "…")
 
 
 def _code(text: str) -> str:
     """A code span: safe for any text, and @names inside it mention nobody."""
     text = text.replace("\n", " ")
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def _esc(text: str) -> str:
@@ -545,7 +480,15 @@ def _esc(text: str) -> str:
     return text
 
 
-# ---------------------------------------------------------------- loading sides
+def _truncate(text: str, limit: int = MAX_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    rest = text[cut:].count("\n")
+    return f"{text[:cut]}\n\n… {rest} more line(s) cut: run `python build.py diff` for the whole summary.\n"
+
+
+# ---------------------------------------------------------------- the two sides
 
 
 @dataclass(frozen=True)
@@ -555,12 +498,12 @@ class Side:
 
 
 def load_side(spec: str | None, repo: Path | None = None, registry_rel: str = "registry") -> Side:
-    """A registry directory, a git ref (`main`, `origin/main`, `HEAD~1`, `REF:path`), or None for
-    the work tree."""
+    """A registry directory (or a directory holding `registry/`), a git ref, `REF:path`, or
+    None for the work tree's registry."""
     repo = repo or _toplevel(Path.cwd())
     if spec is None:
         path = (repo or Path.cwd()) / registry_rel
-        return Side(str(path), load_registry(path))
+        return Side("work tree", load_registry(path))
     path = Path(spec)
     if path.is_dir():
         if not (path / "registry.yaml").exists() and (path / registry_rel / "registry.yaml").exists():
@@ -573,40 +516,34 @@ def load_side(spec: str | None, repo: Path | None = None, registry_rel: str = "r
 
 
 def load_ref(repo: Path, ref: str, registry_rel: str = "registry") -> LoadResult:
-    """The registry as it was at a git ref; an empty registry if the ref has no such tree."""
+    """The registry as it was at a git ref (an empty one if the ref has no such directory).
+    Problems name files as `<registry_rel>/...`, as in the work tree."""
     _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    tree = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "-d", ref, "--", registry_rel.rstrip("/")],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    if not tree.strip():
+    rel = registry_rel.strip("/")
+    if not _git(repo, "ls-tree", "-d", ref, "--", rel).strip():
         return LoadResult(EMPTY, ())
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", ref, "--", rel], capture_output=True, check=True
+    ).stdout
     with tempfile.TemporaryDirectory(prefix="xcert-diff-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(repo), "archive", "--format=tar", ref, "--", registry_rel],
-            capture_output=True, check=True,
-        ).stdout
-        with tarfile.open(fileobj=_BytesReader(archive)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        # Problems name files relative to the work directory: make them read `registry/...`.
-        cwd = os.getcwd()
-        os.chdir(tmp)
-        try:
-            return load_registry(Path(registry_rel))
-        finally:
-            os.chdir(cwd)
-
-
-def _BytesReader(data: bytes) -> Any:  # noqa: N802
-    import io
-
-    return io.BytesIO(data)
+        result = load_registry(Path(tmp) / rel)
+        prefix = Path(tmp).as_posix() + "/"
+    problems = tuple(
+        dataclasses.replace(p, loc=dataclasses.replace(p.loc, path=p.loc.path.removeprefix(prefix)))
+        for p in result.problems
+    )
+    return LoadResult(result.registry, problems)
 
 
 def _toplevel(where: Path) -> Path | None:
-    proc = subprocess.run(
-        ["git", "-C", str(where), "rev-parse", "--show-toplevel"], capture_output=True, text=True
-    )
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--show-toplevel"], capture_output=True, text=True
+        )
+    except OSError:  # no git at all
+        return None
     return Path(proc.stdout.strip()) if proc.returncode == 0 else None
 
 
@@ -617,12 +554,12 @@ def _git(repo: Path, *args: str) -> str:
     return proc.stdout
 
 
-def render_failure(side: Side, which: str, limit: int = 50) -> str:
+def _failure(side: Side, which: str, limit: int = 50) -> str:
     errors = side.result.errors
     lines = [
         f"### ❌ The {which} registry ({_code(side.label)}) has {len(errors)} error(s)",
         "",
-        "Files with errors are left out of the comparison below.",
+        "Files with errors are left out of the comparison.",
         "",
         "```text",
         *(p.format() for p in errors[:limit]),
@@ -632,27 +569,59 @@ def render_failure(side: Side, which: str, limit: int = 50) -> str:
     return "\n".join([*lines, "```", ""])
 
 
-def compare(base: Side, head: Side) -> tuple[str, bool]:
-    """Markdown for a PR comment, and whether both sides loaded cleanly."""
-    failures = [render_failure(s, w) for s, w in ((base, "base"), (head, "head")) if not s.result.ok]
-    parts = []
+DIRECTORY_OF = {"organization": "organizations", "certificate": "certificates", "standard": "standards"}
+
+
+def _file_of(c: Change) -> tuple[str, str]:
+    """(directory, file stem) of the registry file a change was read from."""
+    if c.kind.startswith("revocation"):
+        return "revocations", c.id
+    if c.entity == "college":
+        return "colleges", c.province or ""
+    return DIRECTORY_OF.get(c.entity, c.entity + "s"), c.id
+
+
+def _broken_files(result: LoadResult) -> set[tuple[str, str]]:
+    return {(Path(p.loc.path).parent.name, Path(p.loc.path).stem) for p in result.errors}
+
+
+def compare(base: Side, head: Side) -> str:
+    """Markdown for a PR comment: the summary, after any load errors of either side.
+
+    A file with errors does not load, so its entities would look removed (or added):
+    those artefacts are left out of the summary; the errors are listed instead."""
+    failures = [_failure(s, w) for s, w in ((base, "base"), (head, "head")) if s.result.errors]
     if base.result.registry is None or head.result.registry is None:
-        parts = [MARKER, "## Registry changes · 注册库变更", "", "Cannot compare: a registry does not load.", ""]
+        body = "\n".join(
+            [MARKER, "## Registry changes · 注册库变更", "", "Cannot compare: a registry does not load.", ""]
+        )
     else:
         title = f"Registry changes {base.label} → {head.label}"
-        parts = [render_markdown(diff_registries(base.result.registry, head.result.registry), title)]
-    if failures:
-        parts.insert(1, "\n".join(failures))
-    return "\n".join(parts), not failures
+        d = diff_registries(base.result.registry, head.result.registry)
+        if failures:
+            gone, new = _broken_files(head.result), _broken_files(base.result)
+            d = Diff(
+                tuple(
+                    c
+                    for c in d.changes
+                    if not (c.kind.endswith("-removed") and _file_of(c) in gone)
+                    and not (c.kind.endswith("-added") and _file_of(c) in new)
+                )
+            )
+        body = render_markdown(d, title)
+    if not failures:
+        return body
+    head_line, _, rest = body.partition("\n")
+    return "\n".join([head_line, *failures, rest])
 
 
 def main(base: str, head: str | None = None) -> int:
-    """`python build.py diff BASE [HEAD]`: Markdown on stdout; 1 if a side has errors."""
+    """`python build.py diff BASE [HEAD]`: Markdown on stdout. Exit 1 if HEAD has errors,
+    2 if a side cannot be read at all."""
     try:
         sides = load_side(base), load_side(head)
     except (ValueError, subprocess.CalledProcessError) as e:
         print(f"diff: {e}", file=sys.stderr)
         return 2
-    text, ok = compare(*sides)
-    print(text)
-    return 0 if ok else 1
+    print(compare(*sides))
+    return 0 if sides[1].result.ok else 1
