@@ -81,6 +81,13 @@ class Change:
         sensitive = SECURITY_FIELDS.get(self.entity, set())
         return any(f.path.split(".")[0].split("[")[0] in sensitive for f in self.fields)
 
+    @property
+    def ref_name(self) -> str:
+        """What `ref` is: a key's kid, a revoked serial, or the certificate of a pilot or site."""
+        if self.kind.startswith("key"):
+            return "kid"
+        return "serial" if self.kind.startswith("revocation") else "certificate"
+
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ())}
         if self.date:
@@ -443,14 +450,7 @@ def _item(c: Change) -> list[str]:
     label = LABELS.get(c.kind) or c.kind.replace("-", " ").capitalize()
     who = f"{c.entity} {_code(c.id)}" + (f" {_esc(c.name)}" if c.name else "")
     if c.ref:
-        what = (
-            "serial"
-            if c.kind.startswith("revocation")
-            else "kid"
-            if c.kind.startswith("key")
-            else "certificate"
-        )
-        who += f", {what} {_code(c.ref)}"
+        who += f", {c.ref_name} {_code(c.ref)}"
     parts = [f"- **{label}**: {who}"]
     if c.date and not c.kind.endswith("-changed"):
         parts.append(f"on {c.date}")
