@@ -493,6 +493,8 @@ BAD_DIGITS: list[tuple[str, str]] = [
     ("non-digits", "12345abc"),
     ("percent-encoded junk", "%00%ff%2e%2e"),
     ("spaces", "123%20456"),
+    ("newline and control characters", "12%0A34%19%0D"),
+    ("slashes", "12/34/../56"),
     ("leading zero", "0" + to_digits(b"\x00" * 10)),
     ("not CBOR", _raw_digits(b"\xff\xfe\xfd" * 20)),
     ("wrong tag", _raw_digits(_cose({1: -8, 4: KID}, tag=17))),

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -43,6 +44,22 @@ JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
 
 log = logging.getLogger("verify_api")
+
+
+class AnyText(Convertor[str]):
+    """Everything after /c/, newlines included: Starlette's `path` stops at a newline, and a
+    scanned or pasted token with junk in it must still get the malformed page, not a 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anytext", AnyText())
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -157,7 +174,7 @@ def create_app(
     ]
     app = Starlette(
         routes=[
-            Route("/c/{digits:path}", result_page, methods=["GET"]),
+            Route("/c/{digits:anytext}", result_page, methods=["GET"]),
             Route("/api/v1/verify", verify_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

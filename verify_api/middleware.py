@@ -178,7 +178,7 @@ class AccessLog:
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 route = scope.get("route")
-                template = (getattr(route, "path", None) or "-").replace(":path}", "}")
+                template = (getattr(route, "path", None) or "-").replace(":anytext}", "}")
                 access_log.info(
                     "%s %s %d %.1fms",
                     scope["method"] if len(scope["method"]) <= 16 else "?",
