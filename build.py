@@ -47,7 +47,7 @@ def schema(check_only: bool) -> int:
     return schema_main(check_only)
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
     p_check = sub.add_parser("check", help="validate the registry; list every problem")
@@ -61,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
     p_schema = sub.add_parser("schema", help="write the JSON Schema files in schema/ from the model")
     p_schema.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
     argv = sys.argv[1:] if argv is None else argv
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["site", *argv]  # building the site is the default command

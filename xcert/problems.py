@@ -28,11 +28,19 @@ class Problem:
 
     def format(self, style: Literal["text", "github"] = "text") -> str:
         if style == "github":
-            # GitHub workflow commands: newlines and % must be escaped in the message.
-            msg = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            where = f"file={self.loc.path},line={self.loc.line},col={self.loc.col}"
-            return f"::{self.severity} {where}::{msg}"
+            where = f"file={_gh_property(self.loc.path)},line={self.loc.line},col={self.loc.col}"
+            return f"::{self.severity} {where}::{_gh_data(self.message)}"
         return f"{self.loc}: {self.severity}: {self.message}"
+
+
+def _gh_data(text: str) -> str:
+    """Escape a GitHub workflow command's message (as @actions/core's escapeData does)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    """Escape a workflow command property value (escapeProperty): also ':' and ','."""
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 @dataclass(slots=True)

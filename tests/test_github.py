@@ -1,0 +1,334 @@
+"""The repository automation: workflow files, issue forms, CODEOWNERS, pre-commit, and the
+exact GitHub annotation format of `check --format github`."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+import build
+from xcert import diff as xdiff
+from xcert.load import load_registry
+from xcert.problems import Loc, Problem
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB = ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+FORMS = sorted(p for p in (GITHUB / "ISSUE_TEMPLATE").glob("*.yml") if p.name != "config.yml")
+FIXTURE = Path(__file__).parent / "fixtures" / "registry"
+
+
+def load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def commands(script: str) -> list[list[str]]:
+    """Each simple command of a `run:` script, with `${{ }}` expressions as one word."""
+    script = re.sub(r"\$\{\{.*?\}\}", "EXPR", script.replace("\\\n", " "))
+    out: list[list[str]] = []
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        skip = False
+        for token in [*lexer, ";"]:
+            if skip:
+                skip = False
+            elif token in ("|", "||", "&&", ";", "(", ")"):
+                if words:
+                    out.append(words)
+                words = []
+            elif token[0] in "<>":
+                skip = True  # a redirection and its target
+            else:
+                words.append(token)
+    return out
+
+
+def test_there_are_the_workflows_and_forms() -> None:
+    assert [p.name for p in WORKFLOWS] == ["main.yml", "pr.yml", "security-review.yml"]
+    assert [p.name for p in FORMS] == [
+        "add-pilot-college.yml",
+        "report-compromised-key.yml",
+        "report-registry-error.yml",
+    ]
+    assert (GITHUB / "pull_request_template.md").is_file()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_workflow_shape(path: Path) -> None:
+    wf = load(path)
+    assert wf["name"] and wf["jobs"]
+    assert True in wf or "on" in wf  # YAML 1.1 reads the key `on` as true
+    assert "permissions" in wf, "least privilege: say what the token may do"
+    for job in wf["jobs"].values():
+        assert job["runs-on"] == "ubuntu-latest" and job["timeout-minutes"] > 0
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), step
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_workflow_commands_exist(path: Path) -> None:
+    parser = build.make_parser()
+    tools = {"gh", "cat", "echo", "ruff", "grep", "exit", "true", "fi", "done", "for", "approved=$"}
+    for step in steps(load(path)):
+        for words in commands(step.get("run", "")):
+            while words and words[0] in ("if", "then", "else", "do"):
+                words = words[1:]
+            if not words:
+                continue
+            if words[:2] == ["python", "build.py"]:
+                # parses exactly as build.py would (unknown subcommands or options exit 2)
+                args = parser.parse_args(words[2:])
+                assert args.command in ("check", "site", "diff", "schema")
+            elif words[0] == "python" and words[1:2] and words[1].endswith(".py"):
+                assert (ROOT / words[1]).is_file(), words
+            elif words[:3] == ["python", "-m", "pytest"]:
+                markers = load_markers()
+                for i, w in enumerate(words):
+                    if w == "-m" and i > 2:
+                        assert all(m in markers for m in re.findall(r"\w+", words[i + 1]) if m != "not")
+            elif words[0] == "pip":
+                assert words[-1] in (".", ".[dev]")
+            else:
+                assert words[0] in tools, words
+
+
+def load_markers() -> set[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return {m.split(":")[0] for m in config["tool"]["pytest"]["ini_options"]["markers"]}
+
+
+def test_pull_requests_check_build_and_comment_the_diff() -> None:
+    wf = load(GITHUB / "workflows" / "pr.yml")
+    assert wf[True]["pull_request"]["branches"] == ["main"]
+    runs = [s.get("run", "") for s in steps(wf)]
+    assert "python build.py check --format github" in runs
+    assert "python build.py site --out site" in runs
+    diff = next(r for r in runs if "build.py diff" in r)
+    assert 'diff "origin/$BASE" HEAD > diff.md' in diff
+    assert any("gh pr comment" in r and "--edit-last" in r for r in runs)
+    checkout = steps(wf)[0]
+    assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+
+
+def test_main_tests_builds_and_uploads_the_site() -> None:
+    wf = load(GITHUB / "workflows" / "main.yml")
+    assert wf[True]["push"]["branches"] == ["main"]
+    all_steps = steps(wf)
+    runs = [s.get("run", "") for s in all_steps]
+    assert any(r.startswith("python -m pytest") for r in runs)
+    assert "python build.py site --out site" in runs
+    upload = next(s for s in all_steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"] == "site/"
+
+
+def test_the_security_gate_greps_what_the_diff_writes(tmp_path: Path) -> None:
+    wf = load(GITHUB / "workflows" / "security-review.yml")
+    assert set(wf[True]) == {"pull_request", "pull_request_review"}
+    script = next(s["run"] for s in steps(wf) if "build.py diff" in s.get("run", ""))
+    needle = re.search(r'grep -qF "([^"]+)" diff\.md', script)
+    assert needle
+    change = xdiff.Change("revocation-added", "organization", "care-org", ref="Y1")
+    assert needle.group(1) in xdiff.render_markdown(xdiff.Diff((change,)))
+    harmless = xdiff.Change("notice-added", "notice", "2024-01-01-x")
+    assert needle.group(1) not in xdiff.render_markdown(xdiff.Diff((harmless,)))
+
+
+# ---------------------------------------------------------------- issue forms
+
+
+@pytest.mark.parametrize("path", FORMS, ids=[p.name for p in FORMS])
+def test_issue_form_follows_githubs_schema(path: Path) -> None:
+    form = load(path)
+    assert set(form) <= {"name", "description", "title", "labels", "assignees", "body", "projects", "type"}
+    assert isinstance(form["name"], str) and form["name"]
+    assert isinstance(form["description"], str) and form["description"]
+    ids = []
+    assert isinstance(form["body"], list) and any(item["type"] != "markdown" for item in form["body"])
+    for item in form["body"]:
+        assert item["type"] in {"markdown", "textarea", "input", "dropdown", "checkboxes"}, item
+        attrs = item["attributes"]
+        if item["type"] == "markdown":
+            assert isinstance(attrs["value"], str) and "id" not in item
+            continue
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", item["id"])
+        ids.append(item["id"])
+        assert isinstance(attrs["label"], str) and attrs["label"]
+        if item["type"] == "dropdown":
+            assert attrs["options"] and len(set(attrs["options"])) == len(attrs["options"])
+        if item["type"] == "checkboxes":
+            assert all("label" in option for option in attrs["options"])
+        assert set(item.get("validations", {})) <= {"required"}
+    assert len(ids) == len(set(ids)), "ids must be unique"
+
+
+def test_issue_config_and_pilot_form_provinces() -> None:
+    config = load(GITHUB / "ISSUE_TEMPLATE" / "config.yml")
+    assert config["blank_issues_enabled"] is False
+    for link in config["contact_links"]:
+        assert set(link) == {"name", "url", "about"} and link["url"].startswith("https://")
+    from xcert.codes import PROVINCES
+
+    form = load(GITHUB / "ISSUE_TEMPLATE" / "add-pilot-college.yml")
+    options = next(i for i in form["body"] if i.get("id") == "province")["attributes"]["options"]
+    assert options == [f"{code} {zh}" for code, (zh, _) in PROVINCES.items()]
+
+
+def test_compromised_key_form_warns_against_pasting_private_keys() -> None:
+    text = (GITHUB / "ISSUE_TEMPLATE" / "report-compromised-key.yml").read_text(encoding="utf-8")
+    assert "Never paste a private key" in text
+
+
+# ---------------------------------------------------------------- CODEOWNERS
+
+
+def codeowners_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("codeowners", GITHUB / "scripts" / "codeowners.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def owners_of(codeowners: str, path: str) -> list[str]:
+    """The owners GitHub applies to `path` (a repository path with a leading /): last match wins.
+    Only the pattern forms this file uses: `*`, `/dir/`, `/exact/file`."""
+    found: list[str] = []
+    for line in codeowners.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        pattern, *owners = line.split()
+        if pattern == "*" or (pattern.endswith("/") and path.startswith(pattern)) or pattern == path:
+            found = owners
+    return found
+
+
+def test_codeowners_is_generated_from_the_registry() -> None:
+    module = codeowners_module()
+    assert (GITHUB / "CODEOWNERS").read_text(encoding="utf-8") == module.render(), (
+        "run python .github/scripts/codeowners.py"
+    )
+
+
+def test_every_registry_file_has_its_owners() -> None:
+    text = (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
+    reg = load_registry(ROOT / "registry").registry
+    assert reg is not None
+    for path in sorted((ROOT / "registry").rglob("*")):
+        if path.is_file():
+            assert owners_of(text, "/" + path.relative_to(ROOT).as_posix()), path
+    for org in reg.organizations:
+        assert owners_of(text, f"/registry/organizations/{org}.yaml") == [
+            f"@1x-registry/org-{org}",
+            "@1x-registry/security",
+        ]
+        assert "@1x-registry/security" in owners_of(text, f"/registry/revocations/{org}.yaml")
+    for province in {c.province for c in reg.colleges.values()}:
+        assert owners_of(text, f"/registry/colleges/{province}.yaml") == [f"@1x-registry/province-{province}"]
+    for cert in reg.certificates.values():
+        assert (
+            owners_of(text, f"/registry/certificates/{cert.code}.yaml")[0]
+            == f"@1x-registry/org-{cert.organization}"
+        )
+    assert owners_of(text, "/.github/workflows/pr.yml")[0] == "@1x-registry/security"
+
+
+def test_a_new_organization_without_an_owner_line_is_found(tmp_path: Path) -> None:
+    module = codeowners_module()
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    shutil.copy(FIXTURE / "organizations" / "care-org.yaml", tmp_path / "registry" / "organizations")
+    (tmp_path / "registry" / "colleges" / "11.yaml").write_text('province: "11"\ncolleges: []\n')
+    stale = (GITHUB / "CODEOWNERS").read_text(encoding="utf-8")
+    fresh = module.render(tmp_path / "registry")
+    assert stale != fresh
+    assert owners_of(stale, "/registry/organizations/care-org.yaml") == ["@1x-registry/security"]
+    assert owners_of(fresh, "/registry/organizations/care-org.yaml")[0] == "@1x-registry/org-care-org"
+    assert owners_of(fresh, "/registry/colleges/11.yaml") == ["@1x-registry/province-11"]
+
+
+# ---------------------------------------------------------------- pre-commit
+
+
+def test_pre_commit_runs_check_and_ruff() -> None:
+    config = load(ROOT / ".pre-commit-config.yaml")
+    hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
+    assert hooks["registry-check"]["entry"] == "python build.py check"
+    assert re.match(hooks["registry-check"]["files"], "registry/colleges/43.yaml")
+    assert hooks["registry-check"]["pass_filenames"] is False
+    assert {"ruff", "ruff-format"} <= set(hooks)
+    for hook in hooks.values():
+        words = shlex.split(hook["entry"])
+        if words[:2] == ["python", "build.py"]:
+            build.make_parser().parse_args(words[2:])
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- annotations
+
+
+@pytest.mark.parametrize(
+    ("problem", "expect"),
+    [
+        (
+            Problem(Loc("registry/colleges/43.yaml", 7, 19), "pilots[0].levels: no level 3"),
+            "::error file=registry/colleges/43.yaml,line=7,col=19::pilots[0].levels: no level 3",
+        ),
+        (
+            Problem(Loc("registry/a.yaml", 2, 1), "repeats the state 'active'", "warning"),
+            "::warning file=registry/a.yaml,line=2,col=1::repeats the state 'active'",
+        ),
+        (
+            Problem(Loc("registry/odd,name:x%.yaml", 1, 1), "100% wrong\r\nsecond line: a, b"),
+            "::error file=registry/odd%2Cname%3Ax%25.yaml,line=1,col=1::100%25 wrong%0D%0Asecond line: a, b",
+        ),
+        (
+            Problem(Loc("registry/x.yaml", 3, 5), "::error::injected"),
+            "::error file=registry/x.yaml,line=3,col=5::::error::injected",
+        ),
+    ],
+)
+def test_github_annotation_format_and_escaping(problem: Problem, expect: str) -> None:
+    assert problem.format("github") == expect
+
+
+def test_check_format_github_points_at_the_line(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE, tmp_path / "registry")
+    path = tmp_path / "registry" / "organizations" / "care-org.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("kind: 企业", "kind: 公司"), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "check", "--registry", "registry", "--format", "github"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == (
+        "::error file=registry/organizations/care-org.yaml,line=4,col=7::"
+        "kind: '公司' is not one of 企业, 行业协会, 研究机构, 事业单位, 民办非企业单位\n"
+    )
+    assert proc.stderr == ""
