@@ -114,10 +114,10 @@ def first_query_bytes(site: Path, query: str = QUERY) -> dict[str, Any]:
 
             page.on("response", record)
             page.goto(base + "search/")
-            page.fill(".pagefind-ui__search-input", query)
-            page.wait_for_selector(".pagefind-ui__result-title", timeout=60_000)
+            page.fill("#xc-search-q", query)
+            page.wait_for_selector(".xc-result-link", timeout=60_000)
             page.wait_for_load_state("networkidle")
-            results = page.locator(".pagefind-ui__result").count()
+            results = page.locator(".xc-result").count()
             browser.close()
     finally:
         server.shutdown()

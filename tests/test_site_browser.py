@@ -220,12 +220,13 @@ def test_catalogue_reads_as_a_plain_table_without_javascript(chromium: Any, real
 def _search(page: Any, base: str, query: str) -> list[str]:
     """Run a query on the search page; every result's link, after loading them all."""
     page.goto(base + "search/?q=" + quote(query))
-    page.wait_for_selector(".pagefind-ui__result-link", timeout=20_000)
-    more = page.locator(".pagefind-ui__button")
-    while more.count() and more.first.is_visible():
-        more.first.click()
-        page.wait_for_timeout(200)
-    return [a.get_attribute("href") or "" for a in page.locator(".pagefind-ui__result-link").all()]
+    page.wait_for_selector(".xc-result-link", timeout=20_000)
+    more = page.locator("#xc-search-more")
+    while more.is_visible():
+        shown = page.locator(".xc-result").count()
+        more.click()
+        page.wait_for_function(f"document.querySelectorAll('.xc-result').length > {shown}")
+    return [a.get_attribute("href") or "" for a in page.locator(".xc-result-link").all()]
 
 
 def test_chinese_search_finds_certificate_organization_and_colleges(page: Any, real: Site) -> None:
@@ -235,6 +236,8 @@ def test_chinese_search_finds_certificate_organization_and_colleges(page: Any, r
     assert "/organizations/zhongfu-elderly/" in links
     assert "/colleges/43/changsha-social-work/" in links
     assert _search(page, real.base, "长沙民政职业技术学院")[0] == "/colleges/43/changsha-social-work/"
+    first = page.locator(".xc-result").first
+    assert "试点院校 College" in first.inner_text() and "老年照护" in first.inner_text()  # type and summary
 
 
 def test_home_search_box_leads_to_results(chromium: Any, real: Site) -> None:
@@ -243,7 +246,7 @@ def test_home_search_box_leads_to_results(chromium: Any, real: Site) -> None:
     page.goto(real.base)
     page.fill("#xc-q", "老年照护")
     page.press("#xc-q", "Enter")
-    page.wait_for_selector(".pagefind-ui__result-link", timeout=20_000)
+    page.wait_for_selector(".xc-result-link", timeout=20_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     _shot(page, "search-phone")
     context.close()

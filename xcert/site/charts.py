@@ -18,26 +18,30 @@ from ..codes import PROVINCES
 if TYPE_CHECKING:
     from .pages import View
 
+# Narrow enough that a 390 px phone shows the labels at a readable size.
 ROW_H = 22
-LABEL_W = 220
-BAR_W = 420
+LABEL_W = 150
+BAR_W = 250
 MAX_ROWS = 40
+MAX_LABEL = 10
 
 
 @dataclass(frozen=True)
 class Chart:
     title: str
     svg: Markup
+    rows: tuple[tuple[str, int], ...] = ()  # every row, also those the SVG cuts off, as a table
 
 
 def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
     """A horizontal bar chart, largest first, cut to MAX_ROWS rows."""
     rows = sorted(rows, key=lambda r: (-r[1], r[0]))
+    every = tuple(rows)
     cut = len(rows) - MAX_ROWS
     rows = rows[:MAX_ROWS]
     top = max((v for _, v in rows), default=0) or 1
     height = ROW_H * len(rows) + 8
-    width = LABEL_W + BAR_W + 60
+    width = LABEL_W + BAR_W + 40
     parts = [
         f'<svg class="xc-svg" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg">'
@@ -45,7 +49,7 @@ def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
     for i, (label, value) in enumerate(rows):
         y = 4 + i * ROW_H
         w = max(1, round(BAR_W * value / top)) if value else 0
-        short = label if len(label) <= 16 else label[:15] + "…"
+        short = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
         parts.append(
             f"<g><title>{escape(label)}: {value}{escape(unit)}</title>"
             f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>'
@@ -55,7 +59,7 @@ def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
     parts.append("</svg>")
     if cut > 0:
         title += f"（前 {MAX_ROWS} 项，另有 {cut} 项 / top {MAX_ROWS}）"
-    return Chart(title, Markup("".join(parts)))  # noqa: S704 - every inserted string is escaped above
+    return Chart(title, Markup("".join(parts)), every)  # noqa: S704 - every inserted string is escaped above
 
 
 def all_charts(view: View) -> list[Chart]:

@@ -48,7 +48,7 @@ def _shell_path(depth: int) -> str:
 
 
 def _stub(title: str, own_h1: bool = False) -> str:
-    """A page that is only a slot; `own_h1` puts the title token in the h1 (home page)."""
+    """A page that is only a slot; `own_h1` puts the title token in the h1 (nav pages)."""
     front = yaml.safe_dump({"title": title, "hide": ["navigation", "toc"]}, allow_unicode=True)
     h1 = f"<h1>{TITLE}</h1>\n\n" if own_h1 else ""
     return f"---\n{front}---\n\n{h1}{SLOT}\n"
@@ -105,7 +105,8 @@ def run_mkdocs(
             shutil.copyfile(page.source, target)
         elif not target.exists():  # a hand-written page keeps its own content
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(_stub(page.title, own_h1=not page.path), encoding="utf-8")
+            # the h1 is a token too: the page's full heading goes there, the short title in the tab
+            target.write_text(_stub(page.title, own_h1=True), encoding="utf-8")
     depths = sorted(set(depths))
     for depth in depths:
         target = docs / (_shell_path(depth) + "index.md")
