@@ -156,7 +156,7 @@ def _organizations(old: Mapping[str, Organization], new: Mapping[str, Organizati
             yield Change(
                 "organization-added", "organization", oid, b.name.zh, date=first.since, note=_state(first)
             )
-            yield from (_key_change("key-added", b, k) for k in b.keys)
+            yield from (_new_key(b, k) for k in b.keys)
             continue
         yield from _history("organization", oid, a.status, b)
         if changed := _field_changes(a, b):
@@ -174,7 +174,7 @@ def _keys(a: Organization, b: Organization) -> Iterator[Change]:
     for pk, k in new.items():
         before = old.get(pk)
         if before is None:
-            yield _key_change("key-added", b, k)
+            yield _new_key(b, k)
         elif before.status != k.status:
             kind = {"retired": "key-retired", "compromised": "key-compromised"}.get(
                 k.status, "key-reactivated"
@@ -182,6 +182,14 @@ def _keys(a: Organization, b: Organization) -> Iterator[Change]:
             yield _key_change(kind, b, k, f"{before.status} → {k.status}", _field_changes(before, k))
         elif before != k:
             yield _key_change("key-changed", b, k, fields=_field_changes(before, k))
+
+
+def _new_key(org: Organization, key: Key) -> Change:
+    """A key new in the file; one that arrives retired or compromised is shown as such."""
+    if key.status == "active":
+        return _key_change("key-added", org, key)
+    window = f"new key, signs {key.not_before} … {key.sign_until or 'open-ended'}, {key.status}"
+    return _key_change(f"key-{key.status}", org, key, window)
 
 
 def _key_change(kind: str, org: Organization, key: Key, note: str = "", fields: Any = ()) -> Change:
