@@ -358,3 +358,60 @@ def test_unknown_ref_and_no_repository(tmp_path: Path) -> None:
     proc = run_diff(bare, "main")
     assert proc.returncode == 2
     assert "'main' is neither a directory nor a git ref (not inside a git repository)" in proc.stderr
+
+
+def test_a_key_new_in_the_file_shows_its_real_state(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    edit(
+        new,
+        "organizations/logi-org.yaml",
+        "status:\n",
+        f"keys:\n  - public_key: {NEW_KEY}\n    not_before: 2020-01-01\n    status: compromised\n"
+        "    compromised_on: 2020-02-01\nstatus:\n",
+    )
+    d = changes(old, new)
+    assert d.kinds() == ["key-compromised"]
+    assert (d.changes[0].date.isoformat(), d.changes[0].note) == (
+        "2020-02-01",
+        "new key, signs 2020-01-01 … open-ended, compromised",
+    )
+
+
+def test_settings_urls_are_security_sensitive(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    text = (new / "registry.yaml").read_text(encoding="utf-8")
+    verify_url = next(line for line in text.splitlines() if line.startswith("verify_url:"))
+    edit(new, "registry.yaml", verify_url, "verify_url: https://verify.elsewhere.example")
+    edit(new, "registry.yaml", "en: Test registry", "en: Test registry 2")
+    d = changes(old, new)
+    assert d.kinds() == ["settings-security", "settings-changed"]
+    assert [c.security for c in d.changes] == [True, False]
+    assert d.changes[0].to_json() == {
+        "kind": "settings-security",
+        "entity": "settings",
+        "id": "registry.yaml",
+        "fields": [
+            {
+                "path": "verify_url",
+                "old": verify_url.split(": ", 1)[1].split()[0],
+                "new": "https://verify.elsewhere.example",
+            }
+        ],
+        "security": True,
+    }
+
+
+def test_change_json_form() -> None:
+    import datetime as dt
+
+    c = xdiff.Change("key-added", "organization", "o", "名", "ab12", dt.date(2024, 1, 2), note="n")
+    assert c.to_json() == {
+        "kind": "key-added",
+        "entity": "organization",
+        "id": "o",
+        "name": "名",
+        "ref": "ab12",
+        "date": "2024-01-02",
+        "note": "n",
+        "security": True,
+    }

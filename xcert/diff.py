@@ -92,6 +92,8 @@ class Change:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ())}
         if self.date:
             out["date"] = self.date.isoformat()
+        if self.fields:
+            out["fields"] = list(out["fields"])
         return {**out, "security": self.security}
 
 

@@ -30,7 +30,9 @@ HEADER = f"""\
 #    CODEOWNERS cannot single out the `keys` field or the status of a file; the
 #    "Security review" workflow (.github/workflows/security-review.yml) does: when the
 #    semantic diff shows key, revocation or organization-status changes it labels the
-#    pull request and fails until a security reviewer approves the head commit.
+#    pull request and fails until a security reviewer approves the head commit. It runs
+#    the base branch's code on the pull request's data, and .github/ is security-owned,
+#    so a pull request cannot switch the gate off without a security approval.
 #  * new files without their own line fall back to the directory line (maintainers), and
 #    tests/test_github.py fails until this file is regenerated.
 
