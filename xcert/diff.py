@@ -530,13 +530,22 @@ def load_ref(repo: Path, ref: str, registry_rel: str = "registry") -> LoadResult
     Problems name files as `<registry_rel>/...`, as in the work tree."""
     _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     rel = registry_rel.strip("/")
-    if not _git(repo, "ls-tree", "-d", ref, "--", rel).strip():
+    return load_archive(archive(repo, ref, rel), rel)
+
+
+def archive(repo: Path, ref: str, rel: str) -> bytes | None:
+    """A tar of `rel` at `ref`, or None when the ref has no such path."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", ref, "--", rel], capture_output=True
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def load_archive(data: bytes | None, rel: str) -> LoadResult:
+    if data is None:
         return LoadResult(EMPTY, ())
-    archive = subprocess.run(
-        ["git", "-C", str(repo), "archive", "--format=tar", ref, "--", rel], capture_output=True, check=True
-    ).stdout
     with tempfile.TemporaryDirectory(prefix="xcert-diff-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(tmp, filter="data")
         result = load_registry(Path(tmp) / rel)
         prefix = Path(tmp).as_posix() + "/"

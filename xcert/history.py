@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import itertools
 import json
 import subprocess
 import xml.etree.ElementTree as ET
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .diff import EMPTY, LABELS, Change, diff_registries, load_ref
+from .diff import EMPTY, LABELS, Change, archive, diff_registries, load_archive
 from .model import Registry
 from .trust import Stamp, stamp_for
 from .yamlsrc import YamlError, load_text
@@ -64,20 +68,35 @@ def changes(registry_dir: Path, limit: int = MAX_COMMITS) -> list[Entry] | None:
     entries: list[Entry] = []
     oldest_parents = commits[0][1].split()
     if oldest_parents:
-        before = load_ref(repo, oldest_parents[0], rel).registry or EMPTY
+        before: Registry | None = load_archive(archive(repo, oldest_parents[0], rel), rel).registry or EMPTY
     elif shallow:  # the state before the oldest commit is not there: it cannot be described
         before = None
     else:
         before = EMPTY  # the commit that created the registry
-    for sha, _parents, date, subject in commits:
-        result = load_ref(repo, sha, rel)
+    archives = _prefetch(repo, [c[0] for c in commits], rel)
+    for (sha, _parents, date, subject), data in zip(commits, archives, strict=True):
+        result = load_archive(data, rel)
         if not result.ok or result.registry is None:
-            continue
-        after: Registry = result.registry
-        if before is not None and (d := diff_registries(before, after)):
+            continue  # its changes are reported with the next good commit
+        if before is not None and (d := diff_registries(before, result.registry)):
             entries.append(Entry(sha, date, subject, d.changes))
-        before = after
+        before = result.registry
     return entries[::-1]
+
+
+def _prefetch(repo: Path, shas: list[str], rel: str, ahead: int = 6) -> Iterator[bytes | None]:
+    """The archive of each commit in order; git runs a few commits ahead in threads while
+    the caller parses (git archive is most of the time otherwise)."""
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        pending: deque[Future[bytes | None]] = deque()
+        todo = iter(shas)
+        for sha in itertools.islice(todo, ahead):
+            pending.append(pool.submit(archive, repo, sha, rel))
+        while pending:
+            data = pending.popleft().result()
+            if (sha := next(todo, None)) is not None:
+                pending.append(pool.submit(archive, repo, sha, rel))
+            yield data
 
 
 def _git(where: Path, *args: str) -> str:
