@@ -77,7 +77,10 @@ def test_key_events(pair: tuple[Path, Path]) -> None:
         "2024-03-01",
         "active → compromised",
     )
-    assert [(f.path, f.old, f.new) for f in compromised.fields] == [("compromised_on", None, "2024-03-01")]
+    assert [(f.path, f.old, f.new) for f in compromised.fields] == [
+        ("status", "active", "compromised"),
+        ("compromised_on", None, "2024-03-01"),
+    ]
     assert added.ref == load_registry(new).registry.organizations["care-org"].keys[2].kid.hex()  # type: ignore[union-attr]
     assert all(c.security for c in d.changes)
 
@@ -415,3 +418,13 @@ def test_change_json_form() -> None:
         "note": "n",
         "security": True,
     }
+
+
+def test_a_site_suspended_is_a_change_of_its_status(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    edit(
+        new, "colleges/43.yaml", "since: 2019-10-01, status: active}", "since: 2019-10-01, status: suspended}"
+    )
+    d = changes(old, new)
+    assert d.kinds() == ["site-changed"]
+    assert d.changes[0].fields == (xdiff.FieldChange("status", "active", "suspended"),)

@@ -51,8 +51,9 @@ SECURITY_KINDS = (  # most damaging first: the order of the security section
 )
 # Fields whose change alters verification although the entity stays.
 SECURITY_FIELDS = {"organization": {"sandbox"}, "certificate": {"organization", "levels"}}
-# Compared separately (as events), never field by field.
-EVENT_FIELDS = {"src", "status", "keys", "pilots", "sites", "body"}
+# Compared separately (as events), never field by field; `status` only as a history
+# (a key's or a site's single `status` is an ordinary field).
+EVENT_FIELDS = {"src", "keys", "pilots", "sites", "body"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +312,8 @@ def _flat(obj: Any, prefix: str = "") -> dict[str, str]:
     for f in dataclasses.fields(obj):
         value, path = getattr(obj, f.name), prefix + f.name
         if f.name in EVENT_FIELDS or f.name.startswith("_") or value is None or value is False:
+            continue
+        if f.name == "status" and isinstance(value, tuple):
             continue
         if isinstance(value, tuple | Mapping) and not value:
             continue
