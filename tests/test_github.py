@@ -332,3 +332,34 @@ def test_check_format_github_points_at_the_line(tmp_path: Path) -> None:
         "kind: '公司' is not one of 企业, 行业协会, 研究机构, 事业单位, 民办非企业单位\n"
     )
     assert proc.stderr == ""
+
+
+def test_pre_commit_hook_runs_check_on_registry_changes(tmp_path: Path) -> None:
+    """The hook for real, in a scratch repository (local hooks only: nothing downloaded)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copytree(FIXTURE, repo / "registry")
+    shutil.copy(ROOT / "build.py", repo)
+    config = load(ROOT / ".pre-commit-config.yaml")
+    config["repos"][0]["hooks"] = [h for h in config["repos"][0]["hooks"] if h["id"] == "registry-check"]
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    env = {
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "HOME": str(tmp_path),
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, cwd=repo, capture_output=True, text=True, env=env)
+
+    assert run("git", "init", "-q").returncode == 0
+    assert run("git", "add", ".").returncode == 0
+    ok = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "registry check (python build.py check)" in ok.stdout and "Passed" in ok.stdout
+    org = repo / "registry" / "organizations" / "care-org.yaml"
+    org.write_text(org.read_text(encoding="utf-8").replace("kind: 企业", "kind: 公司"), encoding="utf-8")
+    run("git", "add", ".")
+    bad = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert bad.returncode == 1
+    assert "registry/organizations/care-org.yaml:4:7: error: kind: '公司' is not one of" in bad.stdout
