@@ -63,7 +63,7 @@ register_url_convertor("anytext", AnyText())
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), check_circular=False).encode()
     return Response(body, status, headers, JSON_TYPE)
 
 
@@ -136,7 +136,11 @@ def create_app(
                 return _error(400, "bad_request", 'expected a JSON object {"token": "..."}')
             text = data["token"]
         else:
-            values = request.query_params.getlist("token")
+            query: bytes = request.scope["query_string"]
+            if query.startswith(b"token=") and not any(c in query for c in b"&%+;"):
+                values = [query[6:].decode("latin-1")]  # the QR/CLI case: plain digits, nothing to unquote
+            else:
+                values = request.query_params.getlist("token")
             if len(values) != 1:
                 return _error(400, "bad_request", "expected exactly one token query parameter")
             text = values[0]

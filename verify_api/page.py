@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ def _day(instant: dt.datetime | None) -> str | None:
 
 
 class Pages:
-    """The compiled template and inline CSS, made once per app."""
+    """The compiled template, the inline CSS and every fragment that depends only on a status
+    or a check code, made once per app: a request escapes just the signed values and details."""
 
     def __init__(self) -> None:
         self.env = jinja2.Environment(
@@ -95,31 +97,41 @@ class Pages:
             lstrip_blocks=True,
         )
         self.template = self.env.get_template("result.html")
+        parts = self.env.get_template("parts.html").module
         css = (TEMPLATES / "verify.css").read_text(encoding="utf-8")
         self.css = Markup(css)  # our own static file, not user input
         self.style_src = _css_hash(css)
+        self.verdicts: dict[tuple[str, bool], tuple[str, Markup]] = {}
+        for status, verdict in VERDICTS.items():
+            for test in (False, True):
+                chosen = TEST_VERDICT if test and status == VALID else verdict
+                self.verdicts[status, test] = (
+                    f"{chosen[1]} {chosen[2]}",
+                    Markup(parts.verdict(*chosen, test)),
+                )
+        # Plain str fragments, joined with str.join and wrapped in Markup once: joining Markup
+        # objects would re-check every piece.
+        self.reasons = {code: str(parts.reason(code, zh, en)) for code, (zh, en) in CHECKS.items()}
+        self.check_heads = {(code, ok): str(parts.check(code, ok)) for code in CHECKS for ok in (False, True)}
 
     def render(self, result: Result, site_url: str, trust: dict[str, Any]) -> Rendered:
-        test = result.test
-        css_class, zh, en, advice_zh, advice_en = (
-            TEST_VERDICT if test and result.status == VALID else VERDICTS[result.status]
-        )
-        site = site_url.rstrip("/") if site_url.startswith(("https://", "http://")) else None
+        title, verdict = self.verdicts[result.status, result.test]
+        heads, escape = self.check_heads, html.escape
         context: dict[str, Any] = {
             "css": self.css,
-            "status": result.status,
-            "verdict": {"cls": css_class, "zh": zh, "en": en, "advice_zh": advice_zh, "advice_en": advice_en},
-            "test": test,
-            "reasons": [
-                {"code": c.code, "zh": CHECKS[c.code][0], "en": CHECKS[c.code][1]} for c in result.failures
-            ],
-            "checks": result.checks,
+            "title": title,
+            "verdict": verdict,
+            "reasons": Markup("".join([self.reasons[c.code] for c in result.checks if not c.ok])),
+            "checks": Markup(
+                "".join([heads[c.code, c.ok] + escape(c.detail) + "</li>\n" for c in result.checks])
+            ),
             "cert": None,
             "trust": trust,
             "verified_at": result.verified_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
         }
         claims = result.claims
         if claims is not None and result.issuer is not None:
+            site = site_url.rstrip("/") if site_url.startswith(("https://", "http://")) else None
             level_zh, level_en = LEVEL_NAMES[claims.level]
             cert_name = result.certificate.name if result.certificate else {}
             context["cert"] = {

@@ -1,0 +1,360 @@
+"""Load test of the verify service against a ceiling app; prints one JSON line.
+
+    python bench/verify_load.py                      # 10,000 valid tokens (+3% invalid), 32 connections
+    python bench/verify_load.py --requests 200000    # the long run: is RSS flat?
+
+Starts, on loopback, the service (`xcert serve`, 1 worker, its privacy-safe access log
+on) and a ceiling app: a bare Starlette endpoint doing only the unavoidable work (digits
+to bytes, COSE decode, one PyNaCl verify, a one-field JSON answer) under the same uvicorn.
+A separate load-generator process (pure asyncio, raw HTTP/1.1 keep-alive, so the client
+costs the server as little as possible) drives each with the same tokens:
+
+* ceiling  GET /c/{digits}                   (run before and after the service; mean)
+* json     GET /api/v1/verify?token={digits}  -> ratio_json = json / ceiling
+* html     GET /c/{digits}                   -> ratio_html = html / ceiling
+
+Bars (2 cores): ratio_json >= 0.8, ratio_html >= 0.6, p99_ms <= 25, RSS flat within 10%
+over 200,000 requests, errors == 0. An error is a connection failure, a 5xx, or a status
+other than the expected one for the token (200 for signed tokens, 4xx for garbage).
+Nothing needs installing beyond the project's own dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_REGISTRY = ROOT / "tests" / "fixtures" / "registry"
+FIXTURE_SEED = b"fixture-org-key-2".ljust(32, b".")  # care-org's published TEST key (fixture registry)
+
+
+# ---------------------------------------------------------------- the ceiling app
+
+
+def ceiling_app(trust_path: str) -> Any:
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from xcert.token import MalformedToken, decode, from_digits
+    from xcert.trust import read_trust_list
+
+    trust = read_trust_list(trust_path)
+    keys = {k.kid: VerifyKey(k.public_key) for o in trust.organizations.values() for k in o.keys}
+
+    async def check(request: Request) -> JSONResponse:
+        try:
+            decoded = decode(from_digits(request.path_params["digits"]))
+        except MalformedToken:
+            return JSONResponse({"ok": False}, 400)
+        key = keys.get(decoded.kid)
+        try:
+            ok = key is not None and bool(key.verify(decoded.sig_structure, decoded.signature))
+        except BadSignatureError:
+            ok = False
+        return JSONResponse({"ok": ok})
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route("/c/{digits}", check), Route("/healthz", healthz)])
+
+
+def serve_ceiling(trust_path: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(ceiling_app(trust_path), host="127.0.0.1", port=port, access_log=False, log_level="warning")
+
+
+# ---------------------------------------------------------------- the load generator
+
+
+async def _drive(
+    port: int, requests: list[tuple[bytes, tuple[int, ...]]], connections: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    next_index = 0
+    error_samples: list[str] = []
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+
+    async def worker() -> None:
+        nonlocal next_index, errors
+        reader, writer = await connect()
+        while next_index < len(requests):
+            raw, expected = requests[next_index]
+            next_index += 1
+            started = time.perf_counter()
+            try:
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                await reader.readexactly(length)
+                if b"connection: close" in head.lower():
+                    writer.close()
+                    reader, writer = await connect()
+            except (OSError, asyncio.IncompleteReadError, ValueError, asyncio.LimitOverrunError) as e:
+                errors += 1
+                if len(error_samples) < 5:
+                    error_samples.append(f"{type(e).__name__}: {e}")
+                writer.close()
+                reader, writer = await connect()
+                continue
+            latencies.append(time.perf_counter() - started)
+            if status >= 500 or status not in expected:
+                errors += 1
+                if len(error_samples) < 5:
+                    error_samples.append(f"status {status}, expected {expected}")
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return (
+            round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2) if latencies else -1
+        )
+
+    return {
+        "requests": len(requests),
+        "seconds": round(elapsed, 3),
+        "rps": round(len(requests) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "errors": errors,
+        "error_samples": error_samples,
+    }
+
+
+def load_gen(port: int, plan_file: str, connections: int) -> None:
+    """Child process: read the plan (path, expected statuses per line) and print stats as JSON."""
+    requests = []
+    for line in Path(plan_file).read_text().splitlines():
+        path, expected = line.split(" ", 1)
+        raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: verify-load\r\n\r\n".encode()
+        requests.append((raw, tuple(int(s) for s in expected.split(","))))
+    print(json.dumps(asyncio.run(_drive(port, requests, connections))))
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on port {port} exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def _make_tokens(n_valid: int, invalid_share: float, seed: int) -> tuple[Path, list[tuple[str, bool]]]:
+    """A trust list from the fixture registry and n_valid distinct signed tokens (+ invalid ones)."""
+    import datetime as dt
+
+    from nacl.signing import SigningKey
+
+    from xcert import trust as trustmod
+    from xcert.load import load_registry
+    from xcert.token import Claims, sign, to_digits
+
+    result = load_registry(FIXTURE_REGISTRY)
+    assert result.ok and result.registry is not None, "the fixture registry does not load"
+    stamp = trustmod.Stamp("bench", None, "2024-01-01T00:00:00Z")
+    directory = Path(tempfile.mkdtemp(prefix="verify-load-"))
+    trust_path = directory / "keys.json"
+    trust_path.write_text(trustmod.dumps(trustmod.build_trust_list(result.registry, stamp)), encoding="utf-8")
+
+    key = SigningKey(FIXTURE_SEED)
+    rng = random.Random(seed)
+    cst = dt.timezone(dt.timedelta(hours=8))
+    today = dt.datetime.now(cst).replace(hour=0, minute=0, second=0, microsecond=0)
+    names = ["王小明", "李华", "张伟", "刘芳", "陈静", "杨洋", "赵磊", "黄敏"]
+    tokens: list[tuple[str, bool]] = []
+    for i in range(n_valid):
+        issued = today - dt.timedelta(days=rng.randrange(1, 900))
+        claims = Claims(
+            1,
+            "old-care",
+            rng.choice((1, 2, 3)),
+            f"{2024_0000_0000_0000 + i}",
+            rng.choice(names),
+            f"{rng.randrange(1000):03d}{rng.choice('0123456789X')}",
+            int(issued.timestamp()),
+            college=rng.choice(("4143010832", "test-care-college", None)),
+        )
+        tokens.append((to_digits(sign(claims, key)), True))
+    n_invalid = int(n_valid * invalid_share)
+    for i in range(n_invalid):
+        if i % 3 == 0:
+            digits = (
+                "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 400))).lstrip("0") or "7"
+            )
+            tokens.append((digits, False))  # garbage: malformed
+        else:
+            value = int(tokens[i][0])
+            raw = bytearray(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+            raw[-1 - rng.randrange(64)] ^= 1 << rng.randrange(8)  # inside the signature: invalid
+            tokens.append((str(int.from_bytes(raw, "big")), True))
+    rng.shuffle(tokens)
+    return trust_path, tokens
+
+
+def _plan(path: Path, tokens: list[tuple[str, bool]], prefix: str, bad_status: str, total: int) -> Path:
+    lines = []
+    for i in range(total):
+        digits, signed = tokens[i % len(tokens)]
+        lines.append(f"{prefix}{digits} {'200' if signed else bad_status}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run_load(port: int, plan: Path, connections: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--load-gen", str(port), str(plan), str(connections)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=0, help="requests per measured run [default: tokens]")
+    parser.add_argument("--tokens", type=int, default=10_000, help="distinct valid tokens [10,000]")
+    parser.add_argument("--invalid-share", type=float, default=0.03, help="extra invalid tokens [0.03]")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections [32]")
+    parser.add_argument("--warmup", type=int, default=2000, help="warm-up requests per server [2,000]")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    trust_path, tokens = _make_tokens(args.tokens, args.invalid_share, args.seed)
+    total = args.requests or len(tokens)
+    work = trust_path.parent
+    print(f"{len(tokens)} tokens signed in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+    service_port, ceiling_port = _free_port(), _free_port()
+    service = subprocess.Popen(
+        [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust_path), "--port", str(service_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    ceiling = subprocess.Popen(
+        [sys.executable, __file__, "--serve-ceiling", str(trust_path), str(ceiling_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        _wait_ready(service_port, service)
+        _wait_ready(ceiling_port, ceiling)
+        warm = min(args.warmup, len(tokens))
+        ceiling_plan = _plan(work / "ceiling.plan", tokens, "/c/", "400", total)
+        json_plan = _plan(work / "json.plan", tokens, "/api/v1/verify?token=", "422", total)
+        html_plan = _plan(work / "html.plan", tokens, "/c/", "400", total)
+        for port, plan in (
+            (ceiling_port, ceiling_plan),
+            (service_port, json_plan),
+            (service_port, html_plan),
+        ):
+            warm_plan = work / "warm.plan"
+            warm_plan.write_text("".join(plan.read_text().splitlines(keepends=True)[:warm]))
+            _run_load(port, warm_plan, args.connections)
+        rss_before = _rss_kb(service.pid)
+        runs = {}
+        print("ceiling …", file=sys.stderr)
+        ceiling_a = _run_load(ceiling_port, ceiling_plan, args.connections)
+        print("json …", file=sys.stderr)
+        runs["json"] = _run_load(service_port, json_plan, args.connections)
+        print("html …", file=sys.stderr)
+        runs["html"] = _run_load(service_port, html_plan, args.connections)
+        print("ceiling …", file=sys.stderr)
+        ceiling_b = _run_load(ceiling_port, ceiling_plan, args.connections)
+        rss_after = _rss_kb(service.pid)
+    finally:
+        for proc in (service, ceiling):
+            proc.terminate()
+            proc.wait(15)
+    ceiling_rps = (ceiling_a["rps"] + ceiling_b["rps"]) / 2
+    errors = sum(r["errors"] for r in (*runs.values(), ceiling_a, ceiling_b))
+    report = {
+        "bench": "verify_load",
+        "cpus": os.cpu_count(),
+        "tokens": len(tokens),
+        "requests_per_run": total,
+        "connections": args.connections,
+        "ceiling_rps": round(ceiling_rps, 1),
+        "json_rps": runs["json"]["rps"],
+        "html_rps": runs["html"]["rps"],
+        "ratio_json": round(runs["json"]["rps"] / ceiling_rps, 3),
+        "ratio_html": round(runs["html"]["rps"] / ceiling_rps, 3),
+        "p50_ms_json": runs["json"]["p50_ms"],
+        "p99_ms_json": runs["json"]["p99_ms"],
+        "p50_ms_html": runs["html"]["p50_ms"],
+        "p99_ms_html": runs["html"]["p99_ms"],
+        "p50_ms_ceiling": ceiling_a["p50_ms"],
+        "p99_ms_ceiling": ceiling_a["p99_ms"],
+        "p99_ms": max(runs["json"]["p99_ms"], runs["html"]["p99_ms"]),
+        "rss_before_kb": rss_before,
+        "rss_after_kb": rss_after,
+        "rss_growth": round(rss_after / rss_before - 1, 3) if rss_before > 0 else None,
+        "errors": errors,
+        "error_samples": [s for r in (*runs.values(), ceiling_a, ceiling_b) for s in r["error_samples"]][:5],
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-ceiling":
+        serve_ceiling(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--load-gen":
+        load_gen(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
