@@ -4,6 +4,7 @@ and accepting exactly what the registry holds (checked with an independent valid
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ def as_json(value: Any) -> Any:
     return value
 
 
+@functools.cache
 def validator(kind: str) -> jsonschema.Draft202012Validator:
     schema = yaml.safe_load((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
