@@ -363,3 +363,42 @@ def test_pre_commit_hook_runs_check_on_registry_changes(tmp_path: Path) -> None:
     bad = run(sys.executable, "-m", "pre_commit", "run", "--all-files")
     assert bad.returncode == 1
     assert "registry/organizations/care-org.yaml:4:7: error: kind: '公司' is not one of" in bad.stdout
+
+
+@pytest.mark.parametrize(
+    ("approved", "reviewers", "code"),
+    [
+        ("alice\nsec-bob\n", "sec-bob,sec-carol", 0),
+        ("alice\n", "sec-bob,sec-carol", 1),
+        ("", "sec-bob", 1),
+        ("sec-bob-2\n", "sec-bob", 1),  # whole logins only
+        ("sec-carol\n", "", 1),  # no reviewers configured: never passes
+    ],
+)
+def test_security_gate_script(tmp_path: Path, approved: str, reviewers: str, code: int) -> None:
+    """The gate's shell, as GitHub runs it (bash -eo pipefail), with a stand-in `gh`."""
+    wf = load(GITHUB / "workflows" / "security-review.yml")
+    script = next(
+        s["run"] for s in steps(wf) if s.get("name") == "Require an approval from a security reviewer"
+    )
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "gh").write_text('#!/bin/sh\nprintf "%s" "$FAKE_APPROVED"\n')
+    (fake / "gh").chmod(0o755)
+    env = {
+        "PATH": f"{fake}:/usr/bin:/bin",
+        "FAKE_APPROVED": approved,
+        "REVIEWERS": reviewers,
+        "PR": "7",
+        "HEAD_SHA": "abc",
+        "GITHUB_REPOSITORY": "o/r",
+    }
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    if code:
+        assert proc.stdout.startswith("::error title=Security review required::")
