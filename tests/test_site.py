@@ -106,9 +106,9 @@ def test_failure_mid_build_keeps_the_old_site(
     out = _old_site(tmp_path / "site")
     seen: list[Path] = []
 
-    def failing_index(site: Path) -> None:  # the last phase: pages and data are already written
-        seen.append(site)
-        assert (site / "certificates" / "old-care" / "index.html").is_file()
+    def failing_index(pages: Path, bundle: Path) -> None:  # the last phase: the pages are written
+        seen.append(bundle.parent)
+        assert (bundle.parent / "certificates" / "old-care" / "index.html").is_file()
         raise OSError("disk full (injected)")
 
     monkeypatch.setattr(sitemod.search, "index_site", failing_index)
@@ -172,6 +172,13 @@ def test_every_page_carries_the_data_version(real: Path) -> None:
     for path in ("index.html", "certificates/elderly-care/index.html", "data/index.html"):
         page = _read(real, path)
         assert f"Data version {stamp['version']}" in page and stamp["generated_at"] in page
+
+
+def test_sitemap_lists_every_page(real: Path) -> None:
+    sitemap = _read(real, "sitemap.xml")
+    pages = sorted(p.parent.relative_to(real).as_posix() for p in real.rglob("index.html"))
+    for page in pages:
+        assert f"<loc>http://127.0.0.1:8000/{'' if page == '.' else page + '/'}</loc>" in sitemap, page
 
 
 def test_token_spec_and_vectors_are_published(real: Path) -> None:

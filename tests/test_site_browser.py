@@ -236,6 +236,8 @@ def test_chinese_search_finds_certificate_organization_and_colleges(page: Any, r
     assert "/organizations/zhongfu-elderly/" in links
     assert "/colleges/43/changsha-social-work/" in links
     assert _search(page, real.base, "长沙民政职业技术学院")[0] == "/colleges/43/changsha-social-work/"
+    assert "/token-format/" in _search(page, real.base, "COSE_Sign1")  # hand-written pages too
+    _search(page, real.base, "长沙民政职业技术学院")
     first = page.locator(".xc-result").first
     assert "试点院校 College" in first.inner_text() and "老年照护" in first.inner_text()  # type and summary
 

@@ -7,6 +7,7 @@ failed build leaves the previous site untouched.
 
 from __future__ import annotations
 
+import gzip
 import multiprocessing
 import os
 import shutil
@@ -16,6 +17,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from ..load import load_registry
 from ..model import Registry
@@ -93,6 +95,8 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
         footer=version_line(stamp),
     )
 
+    shadow = work / "search"  # what Pagefind reads: the indexed part of each page only
+
     def write_pages(shard: int, shards: int) -> None:
         for job in jobs[shard::shards]:
             page = pages.render(env, view, job)
@@ -101,6 +105,7 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             title = reg.settings.name.zh if page.path == "" else page.title
             target.write_text(frame.render(page.body, page.path, title), encoding="utf-8")
+            search.write_shadow(shadow, page.path, title, page.body)
 
     def write_data() -> None:
         opendata.write_open_data(reg, stamp, site, build_trust_list(reg, stamp))
@@ -110,18 +115,40 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
                 if path.is_file():
                     shutil.copyfile(path, site / "vectors" / path.name)
 
+    def index() -> None:
+        search.index_site(shadow, site / "pagefind")
+
     lap("mkdocs")
-    # Pages and open data are independent: on a big registry they are written by forked
-    # workers that share the loaded model (two cores: 70 s → under a minute, national).
-    if len(jobs) >= PARALLEL_FROM and hasattr(os, "fork"):
-        parallel([write_data, lambda: write_pages(0, 2), lambda: write_pages(1, 2)])
+    # On a big registry the work is shared by forked workers that share the loaded model:
+    # first two page writers, then Pagefind (one core, the longest phase) beside the open
+    # data writer.
+    big = len(jobs) >= PARALLEL_FROM and hasattr(os, "fork")
+    if big:
+        parallel([lambda: write_pages(0, 2), lambda: write_pages(1, 2)])
+    else:
+        write_pages(0, 1)
+    lap("pages")
+    search.copy_indexed(site, shadow, [p.path for p in nav if p.path not in job_paths | {"search/"}])
+    write_sitemap(site, reg.settings.site_url, sorted(job_paths | {p.path for p in nav}))
+    if big:
+        parallel([write_data, index])
     else:
         write_data()
-        write_pages(0, 1)
-    lap("pages+data")
-    search.index_site(site)
-    lap("pagefind")
+        index()
+    lap("data+pagefind")
     return len(jobs)
+
+
+def write_sitemap(site: Path, site_url: str, paths: list[str]) -> None:
+    """sitemap.xml (and .gz) of every page; MkDocs' own lists only the nav pages."""
+    base = site_url.rstrip("/") + "/"
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>']
+    lines.append('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+    lines += [f"<url><loc>{xml_escape(base + path)}</loc></url>" for path in paths]
+    lines.append("</urlset>\n")
+    data = "\n".join(lines).encode("utf-8")
+    (site / "sitemap.xml").write_bytes(data)
+    (site / "sitemap.xml.gz").write_bytes(gzip.compress(data, mtime=0))
 
 
 def version_line(stamp: Stamp) -> str:
