@@ -1,7 +1,7 @@
 """Load test of the verify service against a ceiling app; prints one JSON line.
 
     python bench/verify_load.py                      # 10,000 valid tokens (+3% invalid), 32 connections
-    python bench/verify_load.py --requests 200000    # the long run: is RSS flat?
+    python bench/verify_load.py --requests 100000    # the long run: 200,000 to the service; is RSS flat?
 
 Starts, on loopback, the service (`xcert serve`, 1 worker, its privacy-safe access log
 on) and a ceiling app: a bare Starlette endpoint doing only the unavoidable work (digits
@@ -9,9 +9,13 @@ to bytes, COSE decode, one PyNaCl verify, a one-field JSON answer) under the sam
 A separate load-generator process (pure asyncio, raw HTTP/1.1 keep-alive, so the client
 costs the server as little as possible) drives each with the same tokens:
 
-* ceiling  GET /c/{digits}                   (run before and after the service; mean)
+* ceiling  GET /c/{digits}
 * json     GET /api/v1/verify?token={digits}  -> ratio_json = json / ceiling
 * html     GET /c/{digits}                   -> ratio_html = html / ceiling
+
+in interleaved rounds (median of the per-round ratios), so a noisy neighbour hurts all three
+alike. The servers' CPU time per request is reported too (`cpu_us_per_req`, `ratio_*_cpu`):
+on a shared machine it is the steadier measure of the work each request costs.
 
 Bars (2 cores): ratio_json >= 0.8, ratio_html >= 0.6, p99_ms <= 25, RSS flat within 10%
 over 200,000 requests, errors == 0. An error is a connection failure, a 5xx, or a status
@@ -260,15 +264,29 @@ def _run_load(port: int, plan: Path, connections: int) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=0, help="requests per measured run [default: tokens]")
+    parser.add_argument(
+        "--requests", type=int, default=0, help="requests per kind [default: all tokens once]"
+    )
     parser.add_argument("--tokens", type=int, default=10_000, help="distinct valid tokens [10,000]")
     parser.add_argument("--invalid-share", type=float, default=0.03, help="extra invalid tokens [0.03]")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections [32]")
-    parser.add_argument("--warmup", type=int, default=2000, help="warm-up requests per server [2,000]")
+    parser.add_argument("--rounds", type=int, default=3, help="ceiling/json/html rounds, interleaved [3]")
+    parser.add_argument("--warmup", type=int, default=2000, help="warm-up requests per kind [2,000]")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -291,61 +309,80 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
     )
+    # kind -> (port, server process, path prefix, status expected for garbage)
+    kinds = {
+        "ceiling": (ceiling_port, ceiling, "/c/", "400"),
+        "json": (service_port, service, "/api/v1/verify?token=", "422"),
+        "html": (service_port, service, "/c/", "400"),
+    }
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     try:
         _wait_ready(service_port, service)
         _wait_ready(ceiling_port, ceiling)
-        warm = min(args.warmup, len(tokens))
-        ceiling_plan = _plan(work / "ceiling.plan", tokens, "/c/", "400", total)
-        json_plan = _plan(work / "json.plan", tokens, "/api/v1/verify?token=", "422", total)
-        html_plan = _plan(work / "html.plan", tokens, "/c/", "400", total)
-        for port, plan in (
-            (ceiling_port, ceiling_plan),
-            (service_port, json_plan),
-            (service_port, html_plan),
-        ):
-            warm_plan = work / "warm.plan"
-            warm_plan.write_text("".join(plan.read_text().splitlines(keepends=True)[:warm]))
-            _run_load(port, warm_plan, args.connections)
+        for port, _proc, prefix, bad in kinds.values():
+            _run_load(port, _plan(work / "warm.plan", tokens, prefix, bad, args.warmup), args.connections)
         rss_before = _rss_kb(service.pid)
-        runs = {}
-        print("ceiling …", file=sys.stderr)
-        ceiling_a = _run_load(ceiling_port, ceiling_plan, args.connections)
-        print("json …", file=sys.stderr)
-        runs["json"] = _run_load(service_port, json_plan, args.connections)
-        print("html …", file=sys.stderr)
-        runs["html"] = _run_load(service_port, html_plan, args.connections)
-        print("ceiling …", file=sys.stderr)
-        ceiling_b = _run_load(ceiling_port, ceiling_plan, args.connections)
+        # Interleaved rounds, each over its own slice of the tokens, so that a noisy neighbour
+        # hits all three kinds alike; every kind sees every token once per `total`.
+        per_round = -(-total // args.rounds)
+        for r in range(args.rounds):
+            count = min(per_round, total - r * per_round)
+            rotated = tokens[(r * per_round) % len(tokens) :] + tokens[: (r * per_round) % len(tokens)]
+            for kind, (port, proc, prefix, bad) in kinds.items():
+                print(f"round {r + 1}/{args.rounds}: {kind} × {count}", file=sys.stderr)
+                plan = _plan(work / f"{kind}.plan", rotated, prefix, bad, count)
+                cpu = _cpu_seconds(proc.pid)
+                run = _run_load(port, plan, args.connections)
+                run["cpu_seconds"] = _cpu_seconds(proc.pid) - cpu
+                runs[kind].append(run)
         rss_after = _rss_kb(service.pid)
     finally:
         for proc in (service, ceiling):
             proc.terminate()
             proc.wait(15)
-    ceiling_rps = (ceiling_a["rps"] + ceiling_b["rps"]) / 2
-    errors = sum(r["errors"] for r in (*runs.values(), ceiling_a, ceiling_b))
+
+    def overall(kind: str) -> dict[str, float]:
+        rs = runs[kind]
+        n = sum(r["requests"] for r in rs)
+        return {
+            "rps": round(n / sum(r["seconds"] for r in rs), 1),
+            "cpu_us": round(sum(r["cpu_seconds"] for r in rs) / n * 1e6, 1),
+            "p50_ms": _median([r["p50_ms"] for r in rs]),
+            "p99_ms": max(r["p99_ms"] for r in rs),
+        }
+
+    agg = {kind: overall(kind) for kind in kinds}
+
+    def ratio(kind: str) -> float:
+        return round(
+            _median([a["rps"] / c["rps"] for a, c in zip(runs[kind], runs["ceiling"], strict=True)]), 3
+        )
+
+    all_runs = [r for rs in runs.values() for r in rs]
     report = {
         "bench": "verify_load",
         "cpus": os.cpu_count(),
+        "load_average": round(os.getloadavg()[0], 2),
         "tokens": len(tokens),
-        "requests_per_run": total,
+        "requests_per_kind": total,
+        "rounds": args.rounds,
         "connections": args.connections,
-        "ceiling_rps": round(ceiling_rps, 1),
-        "json_rps": runs["json"]["rps"],
-        "html_rps": runs["html"]["rps"],
-        "ratio_json": round(runs["json"]["rps"] / ceiling_rps, 3),
-        "ratio_html": round(runs["html"]["rps"] / ceiling_rps, 3),
-        "p50_ms_json": runs["json"]["p50_ms"],
-        "p99_ms_json": runs["json"]["p99_ms"],
-        "p50_ms_html": runs["html"]["p50_ms"],
-        "p99_ms_html": runs["html"]["p99_ms"],
-        "p50_ms_ceiling": ceiling_a["p50_ms"],
-        "p99_ms_ceiling": ceiling_a["p99_ms"],
-        "p99_ms": max(runs["json"]["p99_ms"], runs["html"]["p99_ms"]),
+        "ceiling_rps": agg["ceiling"]["rps"],
+        "json_rps": agg["json"]["rps"],
+        "html_rps": agg["html"]["rps"],
+        "ratio_json": ratio("json"),
+        "ratio_html": ratio("html"),
+        "cpu_us_per_req": {kind: agg[kind]["cpu_us"] for kind in kinds},
+        "ratio_json_cpu": round(agg["ceiling"]["cpu_us"] / agg["json"]["cpu_us"], 3),
+        "ratio_html_cpu": round(agg["ceiling"]["cpu_us"] / agg["html"]["cpu_us"], 3),
+        "p50_ms": {kind: agg[kind]["p50_ms"] for kind in kinds},
+        "p99_ms_by_kind": {kind: agg[kind]["p99_ms"] for kind in kinds},
+        "p99_ms": max(agg["json"]["p99_ms"], agg["html"]["p99_ms"]),
         "rss_before_kb": rss_before,
         "rss_after_kb": rss_after,
         "rss_growth": round(rss_after / rss_before - 1, 3) if rss_before > 0 else None,
-        "errors": errors,
-        "error_samples": [s for r in (*runs.values(), ceiling_a, ceiling_b) for s in r["error_samples"]][:5],
+        "errors": sum(r["errors"] for r in all_runs),
+        "error_samples": [s for r in all_runs for s in r["error_samples"]][:5],
         "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(report, ensure_ascii=False))

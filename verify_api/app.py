@@ -15,11 +15,11 @@ list, so any number of workers behave like one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +34,7 @@ from starlette.routing import Route
 from xcert.trust import TrustListError
 from xcert.verify import CHECKS, MALFORMED, Result, verify
 
+from . import logs
 from .middleware import AccessLog, BodyLimit, SecurityHeaders
 from .openapi import openapi_document
 from .page import Pages
@@ -42,8 +43,6 @@ from .trust_store import TrustStore
 MAX_BODY = 16 * 1024  # a token request is {"token": "<at most 4,096 characters>"}
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
-
-log = logging.getLogger("verify_api")
 
 
 class AnyText(Convertor[str]):
@@ -80,16 +79,6 @@ def _csp(style_src: str) -> str:
     )
 
 
-def _configure_logging() -> None:
-    """Give the service's loggers a stderr handler unless the host application set one up."""
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-
-
 def create_app(
     trust_source: str | TrustStore,
     *,
@@ -105,7 +94,7 @@ def create_app(
         store.load()
     pages = Pages()
     openapi_body = json.dumps(openapi_document(), ensure_ascii=False).encode()
-    _configure_logging()
+    logs.configure()
 
     def trust_info() -> dict[str, Any]:
         return store.status()
@@ -166,10 +155,22 @@ def create_app(
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 
+    async def drain_logs() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            logs.drain()
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with store.polling(poll_seconds):
-            yield
+        drainer = asyncio.create_task(drain_logs())
+        try:
+            async with store.polling(poll_seconds):
+                yield
+        finally:
+            drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drainer
+            logs.drain()
 
     middleware = [Middleware(AccessLog)] if log_requests else []
     middleware += [
