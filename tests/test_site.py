@@ -246,6 +246,18 @@ def test_csvs_start_with_a_bom_and_parse(real: Path) -> None:
     assert next(r for r in certs if r["code"] == "elderly-care")["name_zh"] == "老年照护"
 
 
+def test_open_data_page_documents_every_file(real: Path) -> None:
+    page = _read(real, "data/index.html")
+    for path in [*(real / "data").glob("*.csv"), *(real / "data" / "schema").glob("*.json")]:
+        assert path.name in page, f"{path.name} is published but not documented on /data/"
+    for path in (real / "schema").glob("*.json"):
+        assert f"/schema/{path.name}" in page
+    for kind in ("certificates", "organizations", "standards", "colleges", "notices"):
+        assert f"/data/{kind}/" in page
+    for kind, columns in opendata.CSV_COLUMNS.items():  # the documented columns are the real ones
+        assert f"<code>{kind}.csv</code></a></td>\n<td>{', '.join(columns)}</td>" in page, kind
+
+
 def test_registry_file_schemas_are_published(real: Path) -> None:
     site_url = _load(REAL_REGISTRY).settings.site_url.rstrip("/")
     for kind in registry_schema.KINDS:

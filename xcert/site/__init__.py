@@ -61,10 +61,20 @@ def build_site(registry: Path, out: Path) -> int:
 
 
 def swap_in(new: Path, out: Path, graveyard: Path) -> None:
-    """Replace `out` by `new` with two renames on the same file system."""
-    if out.exists():
+    """Replace `out` by `new` with two renames on the same file system.
+
+    Between the renames `out` is briefly missing; if the second rename fails the old
+    site is put back before the error goes on.
+    """
+    had_old = out.exists()
+    if had_old:
         out.rename(graveyard)
-    new.rename(out)
+    try:
+        new.rename(out)
+    except OSError:
+        if had_old:
+            graveyard.rename(out)
+        raise
 
 
 def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
