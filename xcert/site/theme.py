@@ -117,6 +117,7 @@ def run_mkdocs(
     # Material's templates print site_name without escaping.
     config["site_name"] = html.escape(site_name)
     config["site_url"] = site_url.rstrip("/") + "/"
+    config["theme"]["custom_dir"] = str(src / "overrides")  # the bilingual 404 page
     config["docs_dir"] = str(docs)
     config["site_dir"] = str(site_dir)
     config["nav"] = _nav_config(nav)
