@@ -356,6 +356,31 @@ def test_sandbox_token_is_marked_test(http: httpx.Client) -> None:
     assert 'id="test-banner"' in page
 
 
+def test_markup_in_signed_text_is_escaped(http: httpx.Client) -> None:
+    """A signed name is the signer's text: shown as text, never as markup."""
+    name = '<img src=x onerror="alert(1)">&amp;'
+    page = http.get(f"/c/{to_digits(token(holder_name=name))}").text
+    assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&amp;amp;" in page
+    assert (
+        http.get("/api/v1/verify", params={"token": to_digits(token(holder_name=name))}).json()["claims"][
+            "holder_name"
+        ]
+        == name
+    )
+
+
+def test_markup_in_a_malformed_tokens_detail_is_escaped(http: httpx.Client) -> None:
+    from xcert.token import CLAIM_1X
+
+    payload = cbor2.dumps(
+        {6: at(RECENT), CLAIM_1X: [1, "old-care", 2, "S1", "<b>bad</b> ", "123X"]}, canonical=True
+    )
+    digits = _raw_digits(_cose({1: -8, 4: KID}, payload))
+    page = http.get(f"/c/{digits}")
+    assert page.status_code == 400 and "holder_name" in page.text
+    assert "<b>" not in page.text and "&lt;b&gt;bad&lt;/b&gt;" in page.text
+
+
 def test_kid_collision_tries_every_key(rules_data: dict[str, Any], tmp_path: Path) -> None:
     """Two published keys share a kid (forced: the file's kid is derived, so build the list)."""
     path = tmp_path / "keys.json"
