@@ -34,6 +34,10 @@ class _LinkFilter(Treeprocessor):
                     del el.attrib[attr]
             if el.tag == "a" and el.get("href", "").startswith(("http://", "https://")):
                 el.set("rel", "nofollow noopener")
+            if el.tag == "img" and el.get("src") is None:  # a dropped image shows its alt text
+                alt = el.get("alt", "")
+                el.tag, el.text = "span", f"[{alt}]" if alt else ""
+                el.attrib.clear()
 
 
 def render(text: str) -> str:
