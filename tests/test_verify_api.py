@@ -788,3 +788,74 @@ def test_plain_uvicorn_does_not_log_paths(rules_data: dict[str, Any], tmp_path: 
         log.close()
     output = (tmp_path / "uvicorn.log").read_text()
     assert "GET /c/{digits} 200" in output and digits[:30] not in output
+
+
+def test_trust_store_over_https_style_url_uses_etags_and_keeps_last_good(rules_data: dict[str, Any]) -> None:
+    """The URL source: conditional GETs (ETag), a new version swaps in, failures keep the old one."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    state: dict[str, Any] = {"body": json.dumps(rules_data).encode(), "status": 200, "hits": []}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            etag = '"' + hashlib.sha256(state["body"]).hexdigest()[:16] + '"'
+            state["hits"].append(self.headers.get("If-None-Match"))
+            if state["status"] != 200:
+                self.send_response(state["status"])
+                self.end_headers()
+            elif self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(state["body"])))
+                self.end_headers()
+                self.wfile.write(state["body"])
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/keys.json"
+    try:
+        store = TrustStore(url)
+        assert store.load().trust.version == "test"
+        assert asyncio.run(store.refresh()) is False and state["hits"][-1] is not None  # 304
+        assert store.status()["stale"] is False and store.status()["source"] == "url"
+
+        changed = {**rules_data, "version": "v2"}
+        state["body"] = json.dumps(changed).encode()
+        assert asyncio.run(store.refresh()) is True and store.version == "v2"
+
+        state["status"] = 503
+        assert asyncio.run(store.refresh()) is False
+        status = store.status()
+        assert status["version"] == "v2" and status["stale"] is True and "HTTP 503" in status["last_error"]
+
+        state["status"], state["body"] = 200, b"<html>not json</html>"
+        assert asyncio.run(store.refresh()) is False
+        assert store.version == "v2" and "not valid JSON" in store.status()["last_error"]
+
+        state["body"] = json.dumps(changed).encode()  # the same data again: no swap, error cleared
+        assert asyncio.run(store.refresh()) is False and store.status()["stale"] is False
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_trust_store_file_gone_and_back_is_current_again(rules_data: dict[str, Any], tmp_path: Path) -> None:
+    path, away = tmp_path / "keys.json", tmp_path / "away.json"
+    write_json(path, rules_data)
+    store = TrustStore(str(path))
+    store.load()
+    os.replace(path, away)
+    assert asyncio.run(store.refresh()) is False
+    assert store.status()["stale"] is True and "cannot read trust list" in store.status()["last_error"]
+    os.replace(away, path)  # the very same file again (same inode and mtime)
+    assert asyncio.run(store.refresh()) is False
+    assert store.status()["stale"] is False and store.status()["last_error"] is None
+    assert store.version == "test"

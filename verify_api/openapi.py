@@ -89,6 +89,8 @@ _SCHEMAS: dict[str, Any] = {
         "description": "The trust list the result was reached with, and how fresh it is.",
         "required": ["version", "generated_at", "loaded_at", "age_seconds", "stale", "last_error"],
         "properties": {
+            "loaded": {"type": "boolean"},
+            "source": {"type": "string", "enum": ["file", "url"]},
             "version": {"type": "string"},
             "generated_at": {"type": "string"},
             "loaded_at": {"type": "string", "format": "date-time"},
