@@ -8,6 +8,7 @@ Notice bodies are the one Markdown input, rendered by `safemd`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,13 +57,20 @@ class Page:
         return self.path.count("/")
 
 
-# Hot per-row snippets as Python (a Jinja2 macro call costs ~10x more); each escapes its input.
+# Hot per-row snippets as Python (a Jinja2 macro call costs ~10x more); each escapes its
+# input, and both are cached: a registry has few distinct level sets and states.
 def levels_html(levels: Any) -> Markup:
+    return _levels_html(tuple(levels))
+
+
+@functools.lru_cache(maxsize=256)
+def _levels_html(levels: tuple[int, ...]) -> Markup:
     return Markup("").join(
         Markup('<span class="xc-level">{}</span>').format(LEVEL_NAMES.get(lv, (lv,))[0]) for lv in levels
     )
 
 
+@functools.lru_cache(maxsize=256)
 def status_html(state: str | None) -> Markup:
     if not state:
         return Markup('<span class="xc-status">—</span>')
