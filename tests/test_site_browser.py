@@ -197,8 +197,13 @@ def test_catalogue_filters_narrow_rows(page: Any, real: Site) -> None:
     page.select_option("#xc-filters select[name=field]", "")
     page.select_option("#xc-filters select[name=org]", "")
     page.select_option("#xc-filters select[name=status]", "withdrawn")
-    assert len(_visible_rows(page)) < total
+    withdrawn = len(_visible_rows(page))
+    assert withdrawn < total
     _shot(page, "catalogue-filtered-desktop")
+    assert page.url.endswith("/certificates/?status=withdrawn")  # the filtered view has an address
+    page.goto(real.base + "certificates/?field=elderly-care&level=3")
+    assert page.locator("#xc-filters select[name=field]").input_value() == "elderly-care"
+    assert 0 < len(_visible_rows(page)) < total
 
 
 def test_catalogue_reads_as_a_plain_table_without_javascript(chromium: Any, real: Site) -> None:

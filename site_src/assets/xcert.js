@@ -11,8 +11,11 @@
     var shown = document.getElementById("xc-shown");
     var apply = function () {
       var want = {};
+      var params = new URLSearchParams(window.location.search);
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (el.name && el.value) want[el.name] = el.value;
+        if (!el.name) return;
+        if (el.value) want[el.name] = el.value;
+        if (el.value) params.set(el.name, el.value); else params.delete(el.name);
       });
       var n = 0;
       rows.forEach(function (row) {
@@ -24,7 +27,14 @@
         if (ok) n += 1;
       });
       shown.textContent = n + " / " + rows.length;
+      // the filtered view has its own address, to share or bookmark
+      var query = params.toString();
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
     };
+    new URLSearchParams(window.location.search).forEach(function (value, key) {
+      var el = form.elements.namedItem(key);
+      if (el && el.tagName === "SELECT") el.value = value;
+    });
     form.hidden = false;
     form.addEventListener("change", apply);
     form.addEventListener("submit", function (e) { e.preventDefault(); });
