@@ -150,6 +150,9 @@ def test_pages_load_without_horizontal_scroll(chromium: Any, real: Site, width: 
         assert response is not None and response.status == 200, path
         page.wait_for_load_state("networkidle")
         assert page.locator("h1").first.is_visible(), path
+        stacked = page.locator("table[data-xc-stack] thead")
+        if stacked.count():  # a table on desktop, labelled cards on a phone
+            assert stacked.first.is_visible() == (width == "desktop"), path
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= viewport["width"], f"{path} scrolls sideways at {viewport['width']} px: {scroll}"
         _shot(page, f"{name}-{width}")
