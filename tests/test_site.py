@@ -258,6 +258,14 @@ def test_open_data_page_documents_every_file(real: Path) -> None:
         assert f"<code>{kind}.csv</code></a></td>\n<td>{', '.join(columns)}</td>" in page, kind
 
 
+def test_change_history_is_published(real: Path) -> None:
+    changes = _json(real, "data/changes.json")
+    assert changes["version"] == _json(real, "data/registry.json")["version"]
+    assert _read(real, "feed.xml").startswith("<?xml")
+    assert 'type="application/atom+xml"' in _read(real, "certificates/elderly-care/index.html")
+    assert 'href="/feed.xml"' in _read(real, "404.html")
+
+
 def test_registry_file_schemas_are_published(real: Path) -> None:
     site_url = _load(REAL_REGISTRY).settings.site_url.rstrip("/")
     for kind in registry_schema.KINDS:

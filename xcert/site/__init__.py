@@ -48,7 +48,7 @@ def build_site(registry: Path, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
-        n_pages = write_site(result.registry, stamp_for(registry), tmp / "site", tmp / "work")
+        n_pages = write_site(result.registry, stamp_for(registry), tmp / "site", tmp / "work", registry)
         swap_in(tmp / "site", out, tmp / "old")
     except Exception as e:  # any failure means no new site; say why and keep the old one
         traceback.print_exc()
@@ -77,8 +77,12 @@ def swap_in(new: Path, out: Path, graveyard: Path) -> None:
         raise
 
 
-def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
-    """Write the whole site into the empty directory `site`; return the page count."""
+def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir: Path | None = None) -> int:
+    """Write the whole site into the empty directory `site`; return the page count.
+
+    With `registry_dir`, the registry's change history from git is published too
+    (/data/changes.json and /feed.xml, by xcert.history).
+    """
     work.mkdir(parents=True)
     lap = _timer()
     view = pages.View(reg)
@@ -119,6 +123,10 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path) -> int:
 
     def write_data() -> None:
         opendata.write_open_data(reg, stamp, site, build_trust_list(reg, stamp))
+        if registry_dir is not None:
+            from ..history import write_history
+
+            write_history(site, registry_dir, stamp=stamp)
         if vectors:  # the files the vectors page lists, with their field reference
             (site / "vectors").mkdir(exist_ok=True)
             for path in [*VECTORS.glob("*.json"), VECTORS / "README.md"]:
