@@ -3,6 +3,13 @@
 `build_site` checks the registry first and refuses to build on any error. Everything is
 written into a temporary directory next to `out` and swapped in only at the end, so a
 failed build leaves the previous site untouched.
+
+Phases (timed on stderr; bench/build_scale.py reads them): check; MkDocs renders the
+hand-written pages and the frames (theme.py); Jinja2 renders every registry page into
+its frame (pages.py), writing beside it the frameless copy that Pagefind indexes; then
+the open data, trust list and change history are written while Pagefind indexes
+(search.py). On a big registry the page writers and the data writer are forked workers
+sharing the loaded model.
 """
 
 from __future__ import annotations

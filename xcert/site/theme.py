@@ -5,7 +5,9 @@ MkDocs renders the hand-written pages, one stub page per section in the nav, and
 passes through Markdown: each stub holds only a slot token that is swapped, after the
 MkDocs run, for HTML rendered by Jinja2 with autoescaping. The thousands of entity pages
 are the shell's HTML with the slot, title and URL filled in, which costs a string join
-per page instead of a full MkDocs page render (see the report in issue 3 for figures).
+per page instead of a full MkDocs page render: 11,000 entity pages of the national-scale
+registry take seconds this way, where MkDocs would take minutes (and its nav grows with
+every page it knows).
 """
 
 from __future__ import annotations
