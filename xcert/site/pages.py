@@ -71,6 +71,13 @@ def _levels_html(levels: tuple[int, ...]) -> Markup:
 
 
 @functools.lru_cache(maxsize=256)
+def levels_short(levels: tuple[int, ...]) -> Markup:
+    """One pill for a level set, for long lists (a certificate's thousands of colleges)."""
+    names = "/".join(LEVEL_NAMES.get(lv, (str(lv),))[0].removesuffix("级") for lv in levels)
+    return Markup('<span class="xc-level">{}</span>').format(names)
+
+
+@functools.lru_cache(maxsize=256)
 def status_html(state: str | None) -> Markup:
     if not state:
         return Markup('<span class="xc-status">—</span>')
@@ -80,6 +87,11 @@ def status_html(state: str | None) -> Markup:
     ).format(state, zh, en)
 
 
+# In long lists: the same labels without the explanation (the page's banner explains).
+SHORT_BADGES = {
+    "test": Markup(' <span class="xc-badge xc-badge--test">TEST</span>'),
+    "example": Markup(' <span class="xc-badge xc-badge--example">示例</span>'),
+}
 BADGES = {
     "test": Markup(
         ' <span class="xc-badge xc-badge--test" title="沙盒测试数据，不是真实证书 / sandbox test data">'
@@ -107,6 +119,7 @@ def environment(templates: Path) -> jinja2.Environment:
         PROVINCES=PROVINCES,
     )
     env.globals.update(levels_html=levels_html, status_html=status_html)
+    env.globals["levels_short"] = lambda levels: levels_short(tuple(levels))
     env.filters["is_url"] = lambda s: isinstance(s, str) and s.startswith(("https://", "http://"))
     return env
 
@@ -144,6 +157,10 @@ class View:
     def badge(self, entity: Any) -> Markup:
         kind = self.test_label(entity)
         return BADGES[kind] if kind else Markup("")
+
+    def short_badge(self, entity: Any) -> Markup:
+        kind = self.test_label(entity)
+        return SHORT_BADGES[kind] if kind else Markup("")
 
     def counted(self, entity: Any) -> bool:
         return self.test_label(entity) is None
