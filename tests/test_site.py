@@ -441,3 +441,37 @@ def test_hostile_strings_show_as_text(hostile: Path) -> None:
     assert "测试民政&lt;img src=x onerror=alert(1)&gt;学院" in college
     for s in HOSTILE_STRINGS:  # the raw registry text survives into the open data as data
         assert s in _read(hostile, "data/registry.json")
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def test_no_internal_link_is_broken(real: Path) -> None:
+    broken: list[tuple[str, str]] = []
+    for page in real.rglob("*.html"):
+        if page.name == "404.html":  # root-relative links, checked below
+            continue
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc or not parts.path:
+                continue  # another site (a plain link), or an anchor on this page
+            target = (page.parent / parts.path).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append((str(page.relative_to(real)), link))
+    assert not broken, broken[:20]
+    for link in ("/", "/certificates/", "/search/"):
+        assert (
+            f'href="{link}"' in _read(real, "404.html") and (real / link.strip("/") / "index.html").is_file()
+        )
