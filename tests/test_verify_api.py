@@ -859,3 +859,38 @@ def test_trust_store_file_gone_and_back_is_current_again(rules_data: dict[str, A
     assert asyncio.run(store.refresh()) is False
     assert store.status()["stale"] is False and store.status()["last_error"] is None
     assert store.version == "test"
+
+
+def test_access_log_goes_through_logging_when_the_host_configures_it(
+    rules_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A host application's own handler gets the same privacy-safe lines."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    write_json(tmp_path / "keys.json", rules_data)
+    logger = logging.getLogger("verify_api.access")
+    handler = Collect()
+    logger.addHandler(handler)
+    raw = token(holder_name="日志测试", id_tail="555X")
+    client = InProcess(create_app(str(tmp_path / "keys.json"), poll_seconds=0))
+    try:
+        assert client.get(f"/c/{to_digits(raw)}").status_code == 200
+        assert client.get("/api/v1/verify", params={"token": raw.hex()}).status_code == 200
+        assert client.get("/nowhere/123X").status_code == 404
+    finally:
+        client.close()
+        logger.removeHandler(handler)
+    lines = [r.getMessage() for r in records]
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
+        "GET /c/{digits} 200",
+        "GET /api/v1/verify 200",
+        "GET - 404",
+    ]
+    for secret in ("日志测试", "555X", to_digits(raw)[:30], raw.hex()[:30], "nowhere", "123X"):
+        assert not any(secret in line for line in lines), secret
