@@ -53,7 +53,7 @@ class SecurityHeaders:
             (b"referrer-policy", b"no-referrer"),
             (b"x-content-type-options", b"nosniff"),
         ]  # framing is refused by CSP frame-ancestors; every extra header costs h11 a validation
-        self.cors = [(b"access-control-allow-origin", b"*")]
+        self.api_headers = [*self.headers, (b"access-control-allow-origin", b"*")]
         self.preflight = [
             (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
             (b"access-control-allow-headers", b"content-type"),
@@ -67,7 +67,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         api = scope["path"].startswith(API_PREFIX)
-        extra = self.headers + self.cors if api else self.headers
+        extra = self.api_headers if api else self.headers
         if api and scope["method"] == "OPTIONS":
             await send(
                 {
@@ -94,9 +94,9 @@ class SecurityHeaders:
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with 413, before the app sees a byte.
 
-    The body is read here (it is small by definition) and replayed to the app, so a slow or
-    endless body never reaches an endpoint and a declared Content-Length over the limit is
-    refused without reading anything.
+    The body is read here (it is small by definition) and replayed to the app, so an endless
+    body is cut off at the limit before any endpoint runs, and a declared Content-Length over
+    the limit is refused without reading anything.
     """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
