@@ -398,6 +398,7 @@ def test_no_request_leaves_the_site(real: Path, hostile: Path) -> None:
             parser.feed(text)
             bad += [(str(path.relative_to(site)), u) for u in parser.urls if _external(u, own)]
             assert 'class="mermaid"' not in text and "md-source" not in text
+            assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in text, path
         for path in site.rglob("*.css"):
             css = path.read_text(encoding="utf-8")
             bad += [

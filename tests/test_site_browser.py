@@ -137,6 +137,9 @@ PAGES = {
     "statistics": "statistics/",
     "data": "data/",
     "verify": "verify/",
+    "token-format": "token-format/",
+    "vectors": "vectors/",
+    "notice": "notices/2019-04-10-first-batch/",
 }
 
 
@@ -233,7 +236,10 @@ def _search(page: Any, base: str, query: str) -> list[str]:
     while more.is_visible():
         shown = page.locator(".xc-result").count()
         more.click()
-        page.wait_for_function(f"document.querySelectorAll('.xc-result').length > {shown}")
+        for _ in range(100):  # (wait_for_function would eval a string: the page's CSP refuses that)
+            if page.locator(".xc-result").count() > shown:
+                break
+            page.wait_for_timeout(50)
     return [a.get_attribute("href") or "" for a in page.locator(".xc-result-link").all()]
 
 
@@ -291,5 +297,24 @@ def test_hostile_strings_show_as_text_and_run_nothing(chromium: Any, hostile: Si
     assert "/organizations/care-org/" in links
     _shot(page, "hostile-search-desktop")
     assert page.evaluate("typeof window.xcPwned") == "undefined"
-    context.close()
     _clean(hostile)  # no dialog fired, no console error, nothing left loopback
+    # Second guard, the page's Content-Security-Policy: an injected inline script and a
+    # third-party image are refused by the browser itself.
+    refused = page.evaluate(
+        """() => new Promise(resolve => {
+            const seen = [];
+            document.addEventListener("securitypolicyviolation", e => seen.push(e.effectiveDirective));
+            const s = document.createElement("script");
+            s.textContent = "window.xcPwned = 1";
+            document.body.appendChild(s);
+            const img = document.createElement("img");
+            img.src = "http://tracker.example.net/pixel.png";
+            document.body.appendChild(img);
+            setTimeout(() => resolve(seen), 500);
+        })"""
+    )
+    assert sorted(set(refused)) == ["img-src", "script-src-elem"], refused
+    assert page.evaluate("typeof window.xcPwned") == "undefined"
+    hostile.problems.clear()  # the two refusals, logged as console errors
+    hostile.requests.clear()  # Playwright lists the refused image as a (failed) request
+    context.close()

@@ -12,6 +12,8 @@ every page it knows).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import logging
 import re
@@ -135,6 +137,9 @@ def run_mkdocs(
     except Exception as e:  # MkDocs raises many kinds; all mean "no site"
         raise ThemeError(f"MkDocs build failed: {type(e).__name__}: {e}") from e
 
+    for page_file in site_dir.rglob("*.html"):  # before the frames are cut: they inherit it
+        text = page_file.read_text(encoding="utf-8")
+        page_file.write_text(with_csp(text), encoding="utf-8")
     nav_frames = {}
     for page in nav:
         out = site_dir / (page.path + "index.html")
@@ -153,6 +158,50 @@ def run_mkdocs(
     for source_map in (site_dir / "assets").rglob("*.map"):
         source_map.unlink()
     return nav_frames, shells
+
+
+_INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>(.*?)</script>", re.S
+)
+_CHARSET = '<meta charset="utf-8">'
+
+
+def csp(page_html: str) -> str:
+    """The Content-Security-Policy of one page: only this site's own files may load.
+
+    The browser itself then refuses any third-party request (a second guard beside the
+    build-time scan) and any script a registry string might smuggle in: the theme's few
+    inline scripts are allowed by their hashes, nothing else inline runs. Pagefind needs
+    WebAssembly ('wasm-unsafe-eval') and its worker from this site.
+    """
+    hashes = sorted(
+        {
+            "'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'"
+            for m in _INLINE_SCRIPT.findall(page_html)
+        }
+    )
+    return "; ".join(
+        [
+            "default-src 'none'",
+            " ".join(["script-src 'self' 'wasm-unsafe-eval'", *hashes]),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self'",
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def with_csp(page_html: str) -> str:
+    if _CHARSET not in page_html or "Content-Security-Policy" in page_html:
+        return page_html
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp(page_html), quote=False)}">'
+    return page_html.replace(_CHARSET, _CHARSET + "\n" + meta, 1)
 
 
 def _nav_config(nav: list[NavPage]) -> list[dict[str, Any]]:
