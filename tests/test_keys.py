@@ -77,14 +77,12 @@ BAD_FILES = {
     ),
     "public key mismatch": (
         "\n".join(
-            f"public-key: {OTHER_PUB}" if line.startswith("public-key") else line
-            for line in GOOD.split("\n")
+            f"public-key: {OTHER_PUB}" if line.startswith("public-key") else line for line in GOOD.split("\n")
         ),
         "k.key:4: public-key does not match the seed",
     ),
     "kid mismatch": (
-        "\n".join("kid: 0000000000000000" if line.startswith("kid") else line
-                  for line in GOOD.split("\n")),
+        "\n".join("kid: 0000000000000000" if line.startswith("kid") else line for line in GOOD.split("\n")),
         "k.key:3: kid does not match the seed",
     ),
 }

@@ -199,8 +199,7 @@ BAD_TOKENS: dict[str, tuple[bytes, str]] = {
         cose(
             GOOD_HDR,
             {},
-            bytes([0xA2, 0x06, 0x1B]) + IAT.to_bytes(8, "big") + cbor2.dumps(-65537)
-            + cbor2.dumps(GOOD_BODY),
+            bytes([0xA2, 0x06, 0x1B]) + IAT.to_bytes(8, "big") + cbor2.dumps(-65537) + cbor2.dumps(GOOD_BODY),
             None,
         ),
         "claims: not deterministic CBOR",

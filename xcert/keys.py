@@ -157,9 +157,7 @@ def loads(text: str, source: str = "<key>") -> PrivateKey:
         key = PrivateKey(org=org, signing_key=SigningKey(from_b64url(seed)))
     except ValueError:
         # no chaining: the underlying message would echo the secret seed
-        raise KeyFileError(
-            f"{source}:{number}: seed: expected unpadded base64url of 32 bytes"
-        ) from None
+        raise KeyFileError(f"{source}:{number}: seed: expected unpadded base64url of 32 bytes") from None
     if "public-key" in fields:
         number, value = fields["public-key"]
         if value != b64url(key.public_key):
