@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from . import codes
@@ -207,6 +208,9 @@ class TrustList:
     verify_url: str
     organizations: Mapping[str, TrustedOrganization]
     _by_kid: dict[bytes, tuple[TrustedKey, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # Values computed from this list by its readers (xcert.verify's index), kept with it: the
+    # list never changes, so they never go stale, and a new list starts with none.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kid: dict[bytes, list[TrustedKey]] = {}
@@ -218,6 +222,10 @@ class TrustList:
     def keys_for(self, kid: bytes) -> tuple[TrustedKey, ...]:
         """Every key with this kid: 8 bytes can collide, so a verifier tries each one."""
         return self._by_kid.get(kid, ())
+
+    def keys_by_kid(self) -> Mapping[bytes, tuple[TrustedKey, ...]]:
+        """Every kid with its keys (see keys_for)."""
+        return MappingProxyType(self._by_kid)
 
     @classmethod
     def from_json(cls, data: Any) -> TrustList:

@@ -25,9 +25,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from nacl.signing import VerifyKey
+
 from .model import LEVEL_NAMES
-from .token import Claims, DecodedToken, MalformedToken, decode, token_from_text, verify_signature
-from .trust import TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
+from .token import Claims, MalformedToken, decode, token_from_text, verify_signature
+from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
 VALID, INVALID, REVOKED, EXPIRED, MALFORMED = "valid", "invalid", "revoked", "expired", "malformed"
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -134,6 +136,109 @@ def _instant(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
+_FORMAT_OK = Check("token.format", True, "COSE_Sign1 / EdDSA, format version 1")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+
+
+def _us(instant: dt.datetime) -> int:
+    """Microseconds since the epoch, exactly: instants compare as integers."""
+    return (instant - _EPOCH) // _US
+
+
+class _Key:
+    """One trusted key with everything about it a check needs, made once per trust list."""
+
+    __slots__ = (
+        "key",
+        "verify_key",
+        "known",
+        "signature",
+        "not_compromised",
+        "sign_from",
+        "window_end",
+        "window_text",
+        "org",
+    )
+
+    def __init__(self, key: TrustedKey, org: _Org) -> None:
+        self.key, self.org = key, org
+        self.verify_key = VerifyKey(key.public_key)
+        self.known = Check("key.known", True, f"kid {key.kid.hex()}")
+        self.signature = Check("signature", True, f"Ed25519 signature verifies with kid {key.kid.hex()}")
+        if key.compromised_at is not None:
+            detail = f"key reported compromised at {_iso(key.compromised_at)}"
+            self.not_compromised = Check("key.not_compromised", False, detail)
+        else:
+            self.not_compromised = Check("key.not_compromised", True, f"key status {key.status}")
+        end = min((t for t in (key.sign_before, key.retired_at) if t is not None), default=None)
+        self.sign_from = _us(key.sign_from)
+        self.window_end = None if end is None else _us(end)
+        self.window_text = f"; window {_iso(key.sign_from)} – {_iso(end) if end else 'open'}"
+
+
+class _Timeline:
+    """A status history as integer instants, with the check each state gives."""
+
+    __slots__ = ("entries", "checks")
+
+    def __init__(self, history: tuple[Since, ...], code: str, good: str, name: str) -> None:
+        self.entries = tuple((_us(s.since), s.status) for s in history)
+        states = {s.status for s in history} | {None}
+        self.checks = {
+            state: Check(code, state == good, f"{name} was {state or 'not yet listed'}") for state in states
+        }
+
+    def check_at(self, instant_us: int) -> Check:
+        current = None  # the state in force, as model.status_on: the last entry not after the instant
+        for since, status in self.entries:
+            if since > instant_us:
+                break
+            current = status
+        return self.checks[current]
+
+
+class _Cert:
+    __slots__ = ("cert", "owner", "active", "levels")
+
+    def __init__(self, cert: TrustedCertificate, org_id: str) -> None:
+        self.cert = cert
+        self.owner = Check("certificate.owner", True, f"{cert.code} by {org_id}")
+        self.active = _Timeline(cert.status, "certificate.active", "active", cert.code)
+        self.levels = {
+            level: Check("certificate.level", level in cert.levels, f"level {level} of {list(cert.levels)}")
+            for level in (1, 2, 3)
+        }
+
+
+class _Org:
+    __slots__ = ("org", "approved", "certs")
+
+    def __init__(self, org: TrustedOrganization) -> None:
+        self.org = org
+        self.approved = _Timeline(org.status, "organization.approved", "approved", org.id)
+        self.certs = {code: _Cert(cert, org.id) for code, cert in org.certificates.items()}
+
+
+def prepare(trust: TrustList) -> None:
+    """Build the trust list's verification index now (else the first verify builds it): a
+    service calls this where it loads a new list, off the request path."""
+    _index(trust)
+
+
+def _index(trust: TrustList) -> dict[bytes, tuple[_Key, ...]]:
+    """Per trust list, once: every kid's keys with their verify keys, instants and fixed checks."""
+    index = trust.derived.get(_index)
+    if index is None:
+        orgs = {org_id: _Org(org) for org_id, org in trust.organizations.items()}
+        index = {
+            kid: tuple(_Key(k, orgs[k.organization]) for k in keys)
+            for kid, keys in trust.keys_by_kid().items()
+        }
+        trust.derived[_index] = index
+    return index
+
+
 def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None) -> Result:
     """Verify a token (bytes, or a verify URL / digits / hex as text) against a trust list."""
     now = now or dt.datetime.now(dt.UTC)
@@ -141,83 +246,49 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
         decoded = decode(token_from_text(token) if isinstance(token, str) else bytes(token))
     except MalformedToken as e:
         return Result(MALFORMED, (Check("token.format", False, str(e)),), verified_at=now)
-    checks = [Check("token.format", True, "COSE_Sign1 / EdDSA, format version 1")]
 
-    candidates = trust.keys_for(decoded.kid)
-    checks.append(Check("key.known", bool(candidates), f"kid {decoded.kid.hex()}"))
-    key = _signing_key(decoded, candidates)
+    candidates = _index(trust).get(decoded.kid, ())
+    # 8-byte kids can collide: every key with the kid is tried.
+    key = next((k for k in candidates if verify_signature(decoded, k.verify_key)), None)
     if key is None:
+        checks = [_FORMAT_OK, Check("key.known", bool(candidates), f"kid {decoded.kid.hex()}")]
         if candidates:
             checks.append(Check("signature", False, "Ed25519 signature does not verify"))
         return Result(INVALID, tuple(checks), verified_at=now)
-    checks.append(Check("signature", True, f"Ed25519 signature verifies with kid {key.kid.hex()}"))
-    return _claims_checks(decoded.claims, key, trust.organizations[key.organization], checks, now)
+    return _claims_checks(decoded.claims, key, [_FORMAT_OK, key.known, key.signature], now)
 
 
-def _signing_key(decoded: DecodedToken, candidates: tuple[TrustedKey, ...]) -> TrustedKey | None:
-    return next((k for k in candidates if verify_signature(decoded, k.public_key)), None)
-
-
-def _claims_checks(
-    claims: Claims, key: TrustedKey, org: TrustedOrganization, checks: list[Check], now: dt.datetime
-) -> Result:
+def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datetime) -> Result:
     issued = _instant(claims.issued_at)
+    issued_us = claims.issued_at * 1_000_000
+    issued_text = _iso(issued)
+    org = key.org
     add = checks.append
-    if key.compromised_at is not None:
-        add(Check("key.not_compromised", False, f"key reported compromised at {_iso(key.compromised_at)}"))
-    else:
-        add(Check("key.not_compromised", True, f"key status {key.status}"))
-    window_end = min((t for t in (key.sign_before, key.retired_at) if t is not None), default=None)
-    in_window = key.sign_from <= issued and (window_end is None or issued < window_end)
-    add(
-        Check(
-            "key.window",
-            in_window,
-            f"issued {_iso(issued)}; window {_iso(key.sign_from)} – "
-            f"{_iso(window_end) if window_end else 'open'}",
-        )
-    )
-    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {_iso(issued)}, now {_iso(now)}"))
-    org_state = org.status_at(issued)
-    add(
-        Check(
-            "organization.approved", org_state == "approved", f"{org.id} was {org_state or 'not yet listed'}"
-        )
-    )
+    add(key.not_compromised)
+    in_window = key.sign_from <= issued_us and (key.window_end is None or issued_us < key.window_end)
+    add(Check("key.window", in_window, f"issued {issued_text}{key.window_text}"))
+    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {issued_text}, now {_iso(now)}"))
+    add(org.approved.check_at(issued_us))
 
-    cert = org.certificates.get(claims.certificate)
-    add(Check("certificate.owner", cert is not None, f"{claims.certificate} by {org.id}"))
+    known = org.certs.get(claims.certificate)
+    cert = None
     expires = None
-    if cert is not None:
-        cert_state = cert.status_at(issued)
-        add(
-            Check(
-                "certificate.active",
-                cert_state == "active",
-                f"{cert.code} was {cert_state or 'not yet listed'}",
-            )
-        )
-        add(
-            Check(
-                "certificate.level",
-                claims.level in cert.levels,
-                f"level {claims.level} of {list(cert.levels)}",
-            )
-        )
+    if known is not None:
+        cert = known.cert
+        add(known.owner)
+        add(known.active.check_at(issued_us))
+        add(known.levels[claims.level])
         expires = _expiry(claims, cert)
-    elif claims.expires_at is not None:
-        expires = _instant(claims.expires_at)
+    else:
+        add(Check("certificate.owner", False, f"{claims.certificate} by {org.org.id}"))
+        if claims.expires_at is not None:
+            expires = _instant(claims.expires_at)
 
-    revoked = org.revocations.get(claims.serial)
-    add(
-        Check(
-            "revocation",
-            revoked is None,
-            f"revoked on {revoked.date}: {revoked.reason}"
-            if revoked
-            else f"serial {claims.serial} not revoked",
-        )
-    )
+    revoked = org.org.revocations.get(claims.serial)
+    if revoked is None:
+        add(Check("revocation", True, f"serial {claims.serial} not revoked"))
+    else:
+        add(Check("revocation", False, f"revoked on {revoked.date}: {revoked.reason}"))
     add(
         Check(
             "expiry", expires is None or now < expires, f"expires {_iso(expires)}" if expires else "no expiry"
@@ -233,7 +304,7 @@ def _claims_checks(
         status = EXPIRED
     else:
         status = VALID
-    return Result(status, tuple(checks), claims, org, cert, key, expires, now)
+    return Result(status, tuple(checks), claims, org.org, cert, key.key, expires, now)
 
 
 def _expiry(claims: Claims, cert: TrustedCertificate) -> dt.datetime | None:
