@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from xcert.trust import TrustList, TrustListError, parse_trust_list
+from xcert.verify import prepare
 
 log = logging.getLogger("verify_api.trust")
 
@@ -55,6 +56,7 @@ class TrustStore:
         self.last_error_at: dt.datetime | None = None
         self._seen: object = None  # file signature or (etag, last-modified) of the snapshot
         self._failed: object = None  # signature of the last source that failed to parse
+        self._status: tuple[Snapshot | None, int | None, dt.datetime | None, dict[str, object]] | None = None
 
     # ------------------------------------------------------------- loading
 
@@ -83,6 +85,7 @@ class TrustStore:
         return _file_signature(st), raw
 
     def _install(self, trust: TrustList, signature: object) -> None:
+        prepare(trust)  # normally done already, in the loading thread; cheap when it was
         self.snapshot = Snapshot(trust, _utc_now(), time.monotonic())
         self.checked_mono = time.monotonic()
         self._seen, self._failed = signature, None
@@ -121,7 +124,7 @@ class TrustStore:
         try:
             # Parsing a large list takes a while: keep it off the event loop.
             signature, raw = await asyncio.to_thread(self._read_file)
-            trust = await asyncio.to_thread(parse_trust_list, raw)
+            trust = await asyncio.to_thread(_parse_and_prepare, raw)
         except TrustListError as e:
             self._fail(str(e), signature)
             return False
@@ -151,7 +154,7 @@ class TrustStore:
             self._fail(f"cannot fetch trust list {self.source}: HTTP {response.status_code}")
             return False
         try:
-            trust = await asyncio.to_thread(parse_trust_list, response.content)
+            trust = await asyncio.to_thread(_parse_and_prepare, response.content)
         except TrustListError as e:
             self._fail(str(e))
             return False
@@ -193,18 +196,33 @@ class TrustStore:
         return int(time.monotonic() - self.checked_mono)
 
     def status(self) -> dict[str, object]:
+        """What every result reports about the data: a fresh dict, built again only when the
+        snapshot, its age in whole seconds or the error state changed (at most once a second)."""
         snap = self.snapshot
+        age = self.age_seconds() if snap else None
+        cached = self._status
+        if cached is None or cached[0] is not snap or cached[1] != age or cached[2] is not self.last_error_at:
+            cached = self._status = (snap, age, self.last_error_at, self._build_status(snap, age))
+        return dict(cached[3])
+
+    def _build_status(self, snap: Snapshot | None, age: int | None) -> dict[str, object]:
         return {
             "loaded": snap is not None,
             "source": "url" if _is_url(self.source) else "file",
             "version": snap.trust.version if snap else None,
             "generated_at": snap.trust.generated_at if snap else None,
             "loaded_at": _iso(snap.loaded_at) if snap else None,
-            "age_seconds": self.age_seconds() if snap else None,
+            "age_seconds": age,
             "stale": self.last_error is not None,
             "last_error": self.last_error,
             "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
         }
+
+
+def _parse_and_prepare(raw: bytes) -> TrustList:
+    trust = parse_trust_list(raw)
+    prepare(trust)
+    return trust
 
 
 def _iso(instant: dt.datetime) -> str:
