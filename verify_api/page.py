@@ -2,6 +2,13 @@
 
 The page's CSS is inlined and allowed by its SHA-256 hash in the Content-Security-Policy,
 so a phone needs exactly one request and nothing else is allowed to load.
+
+The template is not run per request. Its output depends on the context's values in two
+ways only: a value is printed (escaped unless it is Markup), or its truth picks a branch.
+So the template is rendered once per *shape* (which values are present, and the falsy
+ones themselves) with a placeholder in place of every present value, and cut at the
+placeholders; a request escapes its values and joins them with the cut pieces, which gives
+the bytes Jinja2 would give (tests compare the two) for a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -10,12 +17,13 @@ import base64
 import datetime as dt
 import hashlib
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from xcert.model import CST, LEVEL_NAMES
 from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Result
@@ -113,8 +121,14 @@ class Pages:
         # objects would re-check every piece.
         self.reasons = {code: str(parts.reason(code, zh, en)) for code, (zh, en) in CHECKS.items()}
         self.check_heads = {(code, ok): str(parts.check(code, ok)) for code in CHECKS for ok in (False, True)}
+        self.shapes: dict[tuple[Any, ...], tuple[list[str], list[tuple[int, int]]]] = {}
 
     def render(self, result: Result, site_url: str, trust: dict[str, Any]) -> Rendered:
+        body = self._fill(self.context(result, site_url, trust)).encode()
+        return Rendered(body, 400 if result.status == MALFORMED else 200)
+
+    def context(self, result: Result, site_url: str, trust: dict[str, Any]) -> dict[str, Any]:
+        """The template's context for a result: its values, in the template's terms."""
         title, verdict = self.verdicts[result.status, result.test]
         heads, escape = self.check_heads, html.escape
         context: dict[str, Any] = {
@@ -152,5 +166,70 @@ class Pages:
                 "serial": claims.serial,
                 "college": claims.college,
             }
-        body = self.template.render(context).encode()
-        return Rendered(body, 400 if result.status == MALFORMED else 200)
+        return context
+
+    def render_template(self, context: dict[str, Any]) -> str:
+        """The template run the ordinary way (what `_fill` must reproduce)."""
+        return self.template.render(context)
+
+    def _fill(self, context: dict[str, Any]) -> str:
+        values: list[Any] = []
+        shape = _shape(context, values)
+        cut = self.shapes.get(shape)
+        if cut is None:
+            if len(self.shapes) >= _MAX_SHAPES:
+                self.shapes.clear()
+            cut = self.shapes[shape] = self._cut(context)
+        pieces, slots = cut
+        out = pieces.copy()
+        for position, index in slots:
+            value = values[index]
+            out[position] = value if isinstance(value, Markup) else escape(value)
+        return "".join(out)
+
+    def _cut(self, context: dict[str, Any]) -> tuple[list[str], list[tuple[int, int]]]:
+        """The template's output for this shape cut at the placeholders: the text pieces, and
+        for each placeholder its position among them and the index of its value."""
+        counter = iter(range(1 << 30))
+        rendered = self.template.render(_placeholders(context, counter))
+        pieces: list[str] = []
+        slots: list[tuple[int, int]] = []
+        for i, part in enumerate(_PLACEHOLDER.split(rendered)):
+            if i % 2:
+                slots.append((len(pieces), int(part)))
+                pieces.append("")
+            elif part:
+                pieces.append(part)
+        return pieces, slots
+
+
+_MAX_SHAPES = 1024  # a few dozen occur; the cap only keeps memory bounded whatever happens
+_PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
+
+
+def _shape(context: dict[str, Any], values: list[Any]) -> tuple[Any, ...]:
+    """The context's shape (see the module docstring); appends its present values, in order."""
+    shape: list[Any] = []
+    for name, value in context.items():
+        if type(value) is dict:
+            shape.append(name)
+            shape.append(_shape(value, values))
+        elif value:
+            values.append(value)
+            shape.append(True)
+        else:
+            shape.append((type(value), value))
+    return tuple(shape)
+
+
+def _placeholders(context: dict[str, Any], counter: Any) -> dict[str, Any]:
+    """The context with each present value replaced by its numbered placeholder (same order as _shape)."""
+    out: dict[str, Any] = {}
+    for name, value in context.items():
+        if type(value) is dict:
+            out[name] = _placeholders(value, counter)
+        elif value:
+            out[name] = f"\x00{next(counter)}\x00"
+        else:
+            out[name] = value
+    return out
