@@ -391,7 +391,7 @@ def test_page_bytes_are_the_templates_own(rules_data: dict[str, Any]) -> None:
     raw[-1] ^= 1
     tokens: list[bytes | str] = [token(**args) for _, args, _, _ in RULES]
     tokens += [bytes(raw), token(key=6, certificate="sandbox-cert"), "12345", "<b>x</b>", ""]
-    tokens += [token(holder_name='<img src=x onerror="alert(1)">&amp;', college="c-1", serial="a.b/c")]
+    tokens += [token(holder_name="<img src=x onerror='alert(1)'>&amp;\"", college="c-1", serial="a.b/c")]
     fresh = {"version": "v1", "loaded_at": "2026-01-01T00:00:00Z", "stale": False, "age_seconds": 0}
     stale = {"version": "<v2>", "loaded_at": "2026-01-01T00:00:00Z", "stale": True, "age_seconds": 7200}
     seen = set()

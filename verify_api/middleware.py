@@ -18,6 +18,7 @@ from . import logs
 access_log = logging.getLogger("verify_api.access")
 
 API_PREFIX = "/api/"
+NO_STORE = (b"cache-control", b"no-store")
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -82,9 +83,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
-                headers.extend(extra)
+                for name, _ in headers:
+                    if name.lower() == b"cache-control":
+                        break
+                else:
+                    headers.append(NO_STORE)
+                headers += extra
                 message["headers"] = headers
             await send(message)
 
@@ -160,6 +164,7 @@ class AccessLog:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.write = logs.access_writer(access_log.name)
+        self.templates: dict[str, str] = {}  # route path -> its template as logged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,7 +182,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = (getattr(route, "path", None) or "-").replace(":anytext}", "}")
+            path = getattr(scope.get("route"), "path", None) or "-"
+            template = self.templates.get(path)
+            if template is None:
+                template = path.replace(":anytext}", "}")
+                if len(self.templates) < 64:  # the app's own route templates: a handful
+                    self.templates[path] = template
             method = scope["method"] if len(scope["method"]) <= 16 else "?"
             self.write(f"{method} {template} {status} {(time.perf_counter() - start) * 1000:.1f}ms")

@@ -141,7 +141,7 @@ class Pages:
             ),
             "cert": None,
             "trust": trust,
-            "verified_at": result.verified_at.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S"),
+            "verified_at": result.verified_at.astimezone(CST).isoformat(" ", "seconds")[:19],
         }
         claims = result.claims
         if claims is not None and result.issuer is not None:
@@ -184,7 +184,17 @@ class Pages:
         out = pieces.copy()
         for position, index in slots:
             value = values[index]
-            out[position] = value if isinstance(value, Markup) else escape(value)
+            if type(value) is str:  # what markupsafe.escape does, without a Markup per value
+                value = (
+                    value.replace("&", "&amp;")
+                    .replace(">", "&gt;")
+                    .replace("<", "&lt;")
+                    .replace("'", "&#39;")
+                    .replace('"', "&#34;")
+                )
+            elif not isinstance(value, Markup):
+                value = escape(value)
+            out[position] = value
         return "".join(out)
 
     def _cut(self, context: dict[str, Any]) -> tuple[list[str], list[tuple[int, int]]]:
