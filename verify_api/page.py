@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from xcert.model import CST, LEVEL_NAMES
-from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Result
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Check, Result
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -122,6 +122,7 @@ class Pages:
         self.reasons = {code: str(parts.reason(code, zh, en)) for code, (zh, en) in CHECKS.items()}
         self.check_heads = {(code, ok): str(parts.check(code, ok)) for code in CHECKS for ok in (False, True)}
         self.shapes: dict[tuple[Any, ...], tuple[list[str], list[tuple[int, int]]]] = {}
+        self.check_items: dict[int, tuple[Check, str]] = {}
 
     def render(self, result: Result, site_url: str, trust: dict[str, Any]) -> Rendered:
         body = self._fill(self.context(result, site_url, trust)).encode()
@@ -130,15 +131,12 @@ class Pages:
     def context(self, result: Result, site_url: str, trust: dict[str, Any]) -> dict[str, Any]:
         """The template's context for a result: its values, in the template's terms."""
         title, verdict = self.verdicts[result.status, result.test]
-        heads, escape = self.check_heads, html.escape
         context: dict[str, Any] = {
             "css": self.css,
             "title": title,
             "verdict": verdict,
             "reasons": Markup("".join([self.reasons[c.code] for c in result.checks if not c.ok])),
-            "checks": Markup(
-                "".join([heads[c.code, c.ok] + escape(c.detail) + "</li>\n" for c in result.checks])
-            ),
+            "checks": Markup("".join([self._check_item(c) for c in result.checks])),
             "cert": None,
             "trust": trust,
             "verified_at": result.verified_at.astimezone(CST).isoformat(" ", "seconds")[:19],
@@ -168,6 +166,18 @@ class Pages:
             }
         return context
 
+    def _check_item(self, check: Check) -> str:
+        """A check's list item. Most checks are the verification index's own objects, the same
+        ones request after request: their items are kept (by identity, at most 4,096)."""
+        kept = self.check_items.get(id(check))
+        if kept is not None and kept[0] is check:
+            return kept[1]
+        item = self.check_heads[check.code, check.ok] + html.escape(check.detail) + "</li>\n"
+        if len(self.check_items) >= 4096:
+            self.check_items.clear()
+        self.check_items[id(check)] = (check, item)
+        return item
+
     def render_template(self, context: dict[str, Any]) -> str:
         """The template run the ordinary way (what `_fill` must reproduce)."""
         return self.template.render(context)
@@ -185,6 +195,9 @@ class Pages:
         for position, index in slots:
             value = values[index]
             if type(value) is str:  # what markupsafe.escape does, without a Markup per value
+                if _SPECIAL.search(value) is None:
+                    out[position] = value
+                    continue
                 value = (
                     value.replace("&", "&amp;")
                     .replace(">", "&gt;")
@@ -214,6 +227,7 @@ class Pages:
 
 
 _MAX_SHAPES = 1024  # a few dozen occur; the cap only keeps memory bounded whatever happens
+_SPECIAL = re.compile("[&<>'\"]")
 _PLACEHOLDER = re.compile("\x00([0-9]+)\x00")
 
 
