@@ -3,7 +3,9 @@
 The trust list is read once here first, so a missing or broken one is a clean CLI error
 instead of a traceback per worker. Workers get their configuration through the same
 environment variables `uvicorn verify_api.app:app` reads (uvicorn needs an import string to
-start more than one), so one worker and many run the same code path.
+start more than one), so one worker and many run the same code path. uvicorn's "auto" HTTP
+and loop settings pick httptools and uvloop (project dependencies) when they are installed,
+and h11 and asyncio otherwise.
 """
 
 from __future__ import annotations
