@@ -129,13 +129,16 @@ class Result:
 
 
 def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if instant.tzinfo is not dt.UTC:  # the verifier's own instants are UTC already
+        instant = instant.astimezone(dt.UTC)
+    return instant.isoformat().replace("+00:00", "Z")
 
 
 def _instant(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
+_NOT_FATAL = ("revocation", "expiry")  # a certificate failing only these was genuine: REVOKED, EXPIRED
 _FORMAT_OK = Check("token.format", True, "COSE_Sign1 / EdDSA, format version 1")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
@@ -295,15 +298,15 @@ def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datet
         )
     )
 
-    failed = {c.code for c in checks if not c.ok}
-    if failed - {"revocation", "expiry"}:
+    failed = [c.code for c in checks if not c.ok]
+    if not failed:
+        status = VALID
+    elif any(code not in _NOT_FATAL for code in failed):
         status = INVALID
     elif "revocation" in failed:
         status = REVOKED
-    elif "expiry" in failed:
-        status = EXPIRED
     else:
-        status = VALID
+        status = EXPIRED
     return Result(status, tuple(checks), claims, org.org, cert, key.key, expires, now)
 
 
