@@ -111,7 +111,7 @@ class Result:
             else {
                 "certificate": claims.certificate,
                 "level": claims.level,
-                "level_name": dict(zip(("zh", "en"), LEVEL_NAMES[claims.level], strict=True)),
+                "level_name": dict(_LEVEL_NAME[claims.level]),
                 "serial": claims.serial,
                 "holder_name": claims.holder_name,
                 "id_tail": claims.id_tail,
@@ -138,6 +138,7 @@ def _instant(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
+_LEVEL_NAME = {level: {"zh": zh, "en": en} for level, (zh, en) in LEVEL_NAMES.items()}
 _NOT_FATAL = ("revocation", "expiry")  # a certificate failing only these was genuine: REVOKED, EXPIRED
 _FORMAT_OK = Check("token.format", True, "COSE_Sign1 / EdDSA, format version 1")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
