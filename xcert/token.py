@@ -104,8 +104,7 @@ class Claims:
         if type(self.issued_at) is not int or not 0 <= self.issued_at < _MAX_TIME:
             raise bad("issued_at", "an integer time in seconds", self.issued_at)
         if self.expires_at is not None and (
-            type(self.expires_at) is not int
-            or not self.issued_at < self.expires_at < _MAX_TIME
+            type(self.expires_at) is not int or not self.issued_at < self.expires_at < _MAX_TIME
         ):
             raise bad("expires_at", "None or an integer time after issued_at", self.expires_at)
         if self.college is not None and (
@@ -182,9 +181,7 @@ def sign(claims: Claims, signing_key: SigningKey) -> bytes:
     protected = cbor2.dumps({HDR_ALG: ALG_EDDSA, HDR_KID: kid}, canonical=True)
     payload = encode_claims(claims)
     signature = signing_key.sign(_sig_structure(protected, payload)).signature
-    token = cbor2.dumps(
-        cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]), canonical=True
-    )
+    token = cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]), canonical=True)
     if len(token) > MAX_TOKEN_BYTES:
         raise ValueError(f"token: {len(token)} bytes, the limit is {MAX_TOKEN_BYTES}")
     return token
