@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Validate the registry and build the public site: a thin command line over `xcert`.
 
-python build.py [site] [--registry DIR] [--out DIR]   build the site (default)
+python build.py [site] [--registry DIR] [--out DIR] [--site-url URL] [--verify-url URL]
+                                                       build the site (default)
 python build.py check [--registry DIR] [--format text|github]
 python build.py diff BASE [HEAD]                       semantic change summary
 python build.py schema [--check]                       write (or check) schema/*.schema.json
@@ -10,10 +11,13 @@ python build.py schema [--check]                       write (or check) schema/*
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
 
 from xcert.load import load_registry
+from xcert.schema import URL
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry"
 
@@ -29,10 +33,18 @@ def check(registry: Path, style: str = "text") -> int:
     return 0 if result.ok else 1
 
 
-def site(registry: Path, out: Path) -> int:
+def site(registry: Path, out: Path, site_url: str | None, verify_url: str | None) -> int:
     from xcert.site import build_site
 
-    return build_site(registry, out)
+    urls = {k: v for k, v in (("site_url", site_url), ("verify_url", verify_url)) if v}
+    return build_site(registry, out, urls)
+
+
+def http_url(value: str) -> str:
+    """An absolute http(s) URL without a trailing slash, as registry.yaml's URLs are written."""
+    if not re.fullmatch(URL.pattern or "", value):
+        raise argparse.ArgumentTypeError(f"'{value}' is not {URL.shape}")
+    return value.rstrip("/")
 
 
 def diff(base: str, head: str | None) -> int:
@@ -56,6 +68,14 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry directory")
     p_check.add_argument("--format", choices=("text", "github"), default="text", help="output style")
     p_site.add_argument("--out", type=Path, default=Path("site"), help="output directory")
+    for name in ("site-url", "verify-url"):
+        env = "XCERT_" + name.replace("-", "_").upper()
+        p_site.add_argument(
+            f"--{name}",
+            type=http_url,
+            default=os.environ.get(env) or None,
+            help=f"public {name.replace('-', ' ')} (default: ${env}, else registry.yaml's)",
+        )
     p_diff = sub.add_parser("diff", help="summarise what a change does to the registry (Markdown)")
     p_diff.add_argument("base", help="git ref or registry directory")
     p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
@@ -76,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return diff(args.base, args.head)
     if args.command == "schema":
         return schema(args.check)
-    return site(args.registry, args.out)
+    return site(args.registry, args.out, args.site_url, args.verify_url)
 
 
 if __name__ == "__main__":

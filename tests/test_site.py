@@ -126,6 +126,27 @@ def test_a_good_build_replaces_the_old_site(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["registry", "site"]
 
 
+def test_deployment_urls_replace_the_local_defaults_everywhere(tmp_path: Path) -> None:
+    local = _load(FIXTURE_REGISTRY).settings
+    out = tmp_path / "site"
+    argv = ["--registry", str(FIXTURE_REGISTRY), "--out", str(out)]
+    urls = ["--site-url", "https://registry.example.cn/", "--verify-url", "https://v.example.cn"]
+    assert build.main([*argv, *urls]) == 0
+    trust = parse_trust_list(_read(out, "keys.json"))
+    assert (trust.site_url, trust.verify_url) == ("https://registry.example.cn", "https://v.example.cn")
+    assert "https://registry.example.cn/" in _read(out, "sitemap.xml")
+    for path in sorted(out.rglob("*")):
+        if path.suffix in {".html", ".json", ".xml", ".csv"}:
+            text = path.read_text(encoding="utf-8-sig")
+            assert local.site_url not in text, path  # (verify_url: the token spec's own example)
+
+
+def test_deployment_urls_must_be_http_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build.main(["--site-url", "javascript:alert(1)"])
+    assert "'javascript:alert(1)' is not an http(s) URL" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- pages
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .diff import EMPTY, LABELS, Change, archive, diff_registries, load_archive
-from .model import Registry
+from .model import Registry, Settings
 from .trust import Stamp, stamp_for
 from .yamlsrc import YamlError, load_text
 
@@ -122,14 +122,17 @@ def describe(c: Change, short: bool = False) -> str:
     return f"{label}: {what}"
 
 
-def write_history(site_dir: Path, registry_dir: Path, *, stamp: Stamp | None = None) -> None:
+def write_history(
+    site_dir: Path, registry_dir: Path, *, stamp: Stamp | None = None, settings: Settings | None = None
+) -> None:
     """Write `site_dir/data/changes.json` and `site_dir/feed.xml` (Atom 1.0).
 
-    Pass the build's `stamp` to save hashing the registry again."""
+    The site build passes its `stamp` (saves hashing the registry again) and its `settings`
+    (which may carry deployment URLs instead of registry.yaml's local defaults)."""
     site_dir, registry_dir = Path(site_dir), Path(registry_dir)
     stamp = stamp or stamp_for(registry_dir)
     entries = changes(registry_dir)
-    name, site_url = _settings(registry_dir)
+    name, site_url = (settings.name.zh, settings.site_url) if settings else _settings(registry_dir)
     data = {
         "version": stamp.version,
         "commit": stamp.commit,

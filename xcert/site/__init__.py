@@ -14,6 +14,7 @@ sharing the loaded model.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import multiprocessing
 import os
@@ -38,8 +39,12 @@ TOKEN_SPEC = REPO / "docs" / "token-format.md"
 VECTORS = REPO / "tests" / "vectors"
 
 
-def build_site(registry: Path, out: Path) -> int:
-    """Check, build and swap in the site; return a process exit code."""
+def build_site(registry: Path, out: Path, urls: dict[str, str] | None = None) -> int:
+    """Check, build and swap in the site; return a process exit code.
+
+    `urls` ({"site_url": …, "verify_url": …}) overrides registry.yaml's local defaults for
+    a deployment; the trust list and every page then carry the public addresses.
+    """
     started = time.perf_counter()
     result = load_registry(registry)
     print(f"  check: {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -51,11 +56,14 @@ def build_site(registry: Path, out: Path) -> int:
             file=sys.stderr,
         )
         return 1
+    reg = result.registry
+    if urls:
+        reg = dataclasses.replace(reg, settings=dataclasses.replace(reg.settings, **urls))
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
-        n_pages = write_site(result.registry, stamp_for(registry), tmp / "site", tmp / "work", registry)
+        n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry)
         swap_in(tmp / "site", out, tmp / "old")
     except Exception as e:  # any failure means no new site; say why and keep the old one
         traceback.print_exc()
@@ -133,7 +141,7 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
         if registry_dir is not None:
             from ..history import write_history
 
-            write_history(site, registry_dir, stamp=stamp)
+            write_history(site, registry_dir, stamp=stamp, settings=reg.settings)
         if vectors:  # the files the vectors page lists, with their field reference
             (site / "vectors").mkdir(exist_ok=True)
             for path in [*VECTORS.glob("*.json"), VECTORS / "README.md"]:
