@@ -84,6 +84,24 @@ trust_options = [
 ]
 
 
+# Options shared by `issue` and `issue-batch`.
+key_option = click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The organization's private key file.",
+)
+ecc_option = click.option(
+    "--ecc",
+    type=click.Choice(qr.EC_LEVELS),
+    default="M",
+    show_default=True,
+    help="QR error correction level.",
+)
+
+
 def with_trust(fn: Any) -> Any:
     for option in reversed(trust_options):
         fn = option(fn)
@@ -162,14 +180,7 @@ def key_info(file: str) -> None:
 
 
 @main.command("issue")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The organization's private key file.",
-)
+@key_option
 @click.option(
     "--certificate", required=True, metavar="CODE", help="Certificate type code, e.g. elderly-care."
 )
@@ -200,13 +211,7 @@ def key_info(file: str) -> None:
     metavar="OUT.svg|OUT.png",
     help="Also write the QR code as SVG or PNG.",
 )
-@click.option(
-    "--ecc",
-    type=click.Choice(qr.EC_LEVELS),
-    default="M",
-    show_default=True,
-    help="QR error correction level.",
-)
+@ecc_option
 @with_trust
 def issue_cmd(
     key_file: str,
@@ -258,14 +263,7 @@ def _write_atomic(path: Path, code: qr.QrCode) -> None:
 
 
 @main.command("issue-batch")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The organization's private key file.",
-)
+@key_option
 @click.option(
     "--csv",
     "csv_file",
@@ -288,13 +286,7 @@ def _write_atomic(path: Path, code: qr.QrCode) -> None:
     metavar="YYYY-MM-DD",
     help="Issue day for rows without a date [default: today, China time].",
 )
-@click.option(
-    "--ecc",
-    type=click.Choice(qr.EC_LEVELS),
-    default="M",
-    show_default=True,
-    help="QR error correction level.",
-)
+@ecc_option
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
