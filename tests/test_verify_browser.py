@@ -8,7 +8,6 @@ the loopback origin. Screenshots go to test-artifacts/ for people to look at.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +17,6 @@ from xcert.token import to_digits
 
 pytestmark = pytest.mark.browser
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 
@@ -53,31 +50,18 @@ def server(trust_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed (bash test.sh installs it)")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
 @pytest.mark.parametrize("javascript", [False, True], ids=["js-off", "js-on"])
 @pytest.mark.parametrize(("name", "digits", "heading", "texts"), PAGES, ids=[p[0] for p in PAGES])
 def test_phone_sees_the_verdict(
     server: Server,
-    browser: Any,
+    chromium: Any,
     name: str,
     digits: str,
     heading: str,
     texts: list[str],
     javascript: bool,
 ) -> None:
-    context = browser.new_context(
+    context = chromium.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, java_script_enabled=javascript
     )
     page = context.new_page()
