@@ -15,7 +15,7 @@ import os
 import click
 import uvicorn
 
-from xcert.trust import TrustListError
+from xcert.trust import TrustListError, is_url
 
 from .trust_store import TrustStore
 
@@ -25,7 +25,7 @@ def serve(trust: str, host: str, port: int, workers: int, poll_seconds: float | 
         TrustStore(trust).load()
     except TrustListError as e:
         raise click.ClickException(f"cannot start the verify service: {e}") from None
-    if not trust.startswith(("https://", "http://")):
+    if not is_url(trust):
         trust = os.path.abspath(trust)
     os.environ["XCERT_TRUST"] = trust
     if poll_seconds is not None:

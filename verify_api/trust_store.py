@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from xcert.trust import TrustList, TrustListError, parse_trust_list
+from xcert.trust import TrustList, TrustListError, is_url, parse_trust_list
 from xcert.verify import prepare
 
 log = logging.getLogger("verify_api.trust")
@@ -40,10 +40,6 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _is_url(source: str) -> bool:
-    return source.startswith(("https://", "http://"))
-
-
 class TrustStore:
     """Holds the current trust list from a local path or an http(s) URL."""
 
@@ -62,7 +58,7 @@ class TrustStore:
 
     def load(self) -> Snapshot:
         """First load, synchronous: raises TrustListError with a clear message."""
-        if _is_url(self.source):
+        if is_url(self.source):
             try:
                 response = httpx.get(self.source, timeout=FETCH_TIMEOUT, follow_redirects=True)
                 response.raise_for_status()
@@ -101,7 +97,7 @@ class TrustStore:
     async def refresh(self) -> bool:
         """Reload if the source changed; True when new data was installed. Never raises."""
         try:
-            if _is_url(self.source):
+            if is_url(self.source):
                 return await self._refresh_url()
             return await self._refresh_file()
         except Exception as e:  # a poller must survive anything and keep the last good data
@@ -208,7 +204,7 @@ class TrustStore:
     def _build_status(self, snap: Snapshot | None, age: int | None) -> dict[str, object]:
         return {
             "loaded": snap is not None,
-            "source": "url" if _is_url(self.source) else "file",
+            "source": "url" if is_url(self.source) else "file",
             "version": snap.trust.version if snap else None,
             "generated_at": snap.trust.generated_at if snap else None,
             "loaded_at": _iso(snap.loaded_at) if snap else None,

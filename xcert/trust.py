@@ -317,10 +317,15 @@ def parse_trust_list(raw: bytes) -> TrustList:
     return TrustList.from_json(data)
 
 
+def is_url(source: str) -> bool:
+    """Whether a trust list source names an http(s) URL rather than a local path."""
+    return source.startswith(("https://", "http://"))
+
+
 def read_trust_list(source: str | Path) -> TrustList:
     """Read a trust list from a local path or an http(s) URL."""
     text = str(source)
-    if text.startswith(("https://", "http://")):
+    if is_url(text):
         import httpx
 
         try:
