@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine, then run it.
-# Usage: bash test.sh [pytest args]
+# Usage: bash test.sh [pytest args]     (makes .venv from uv.lock; see scripts/bootstrap.sh)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash scripts/bootstrap.sh --dev
+export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
 
 # Headless Chromium for the browser tests, and CJK fonts so screenshots show Chinese.
 need=()
@@ -16,4 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
-python3 -m pytest "$@"
+python -m pytest "$@"

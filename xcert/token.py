@@ -32,6 +32,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from collections.abc import Mapping, Sequence
+
 import cbor2
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
@@ -233,6 +235,11 @@ def _scan(data: bytes, what: str, tag: int | None = None) -> None:
         raise MalformedToken(f"{what}: {n - pos} trailing bytes after the CBOR item")
 
 
+def _is_array(value: object) -> bool:
+    """A CBOR array, whatever container the decoder chose (cbor2 6 gives tuples inside tags)."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
+
+
 def _load(data: bytes, what: str, tag: int | None = None) -> object:
     _scan(data, what, tag)
     try:
@@ -258,7 +265,7 @@ def _unpack_code(value: object, field: str) -> str:
 
 def _claims(payload: bytes) -> Claims:
     cwt = _load(payload, "claims")
-    if not isinstance(cwt, dict):
+    if not isinstance(cwt, Mapping):
         raise MalformedToken(f"claims: expected a CBOR map, got {type(cwt).__name__}")
     unknown = sorted(set(cwt) - {CLAIM_IAT, CLAIM_EXP, CLAIM_1X}, key=repr)
     if unknown:
@@ -267,7 +274,7 @@ def _claims(payload: bytes) -> Claims:
         if key not in cwt:
             raise MalformedToken(f"claims: missing required claim {name}")
     body = cwt[CLAIM_1X]
-    if not isinstance(body, list) or not body:
+    if not _is_array(body) or not body:
         raise MalformedToken("claims: the 1+X claim must be a non-empty array")
     if body[0] != FORMAT_VERSION or type(body[0]) is not int:
         raise MalformedToken(f"claims: unsupported format version {body[0]!r}")
@@ -302,17 +309,17 @@ def _decode(token: bytes) -> DecodedToken:
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != COSE_SIGN1_TAG:
         raise MalformedToken(f"token: expected CBOR tag {COSE_SIGN1_TAG} (COSE_Sign1)")
     parts = outer.value
-    if not isinstance(parts, list) or len(parts) != 4:
+    if not _is_array(parts) or len(parts) != 4:
         raise MalformedToken("token: COSE_Sign1 must be an array of 4 items")
     protected, unprotected, payload, signature = parts
     if type(protected) is not bytes or type(payload) is not bytes:
         raise MalformedToken("token: protected header and payload must be byte strings")
-    if unprotected != {}:
+    if not isinstance(unprotected, Mapping) or unprotected:
         raise MalformedToken("token: the unprotected header must be an empty map")
     if type(signature) is not bytes or len(signature) != SIG_LEN:
         raise MalformedToken(f"token: signature must be {SIG_LEN} bytes")
     header = _load(protected, "protected header")
-    if not isinstance(header, dict) or set(header) != {HDR_ALG, HDR_KID}:
+    if not isinstance(header, Mapping) or set(header) != {HDR_ALG, HDR_KID}:
         raise MalformedToken("protected header: expected exactly {1: alg, 4: kid}")
     alg, kid = header[HDR_ALG], header[HDR_KID]
     if type(alg) is not int or alg != ALG_EDDSA:
