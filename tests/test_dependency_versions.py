@@ -34,7 +34,9 @@ def test_vectors_decode_with_newest_cbor2_of_each_major(cbor2: str, tmp_path: Pa
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
     subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
-    subprocess.run([uv(), "pip", "install", "-q", "--python", str(python), cbor2, "pynacl"], check=True, env=env)
+    subprocess.run(
+        [uv(), "pip", "install", "-q", "--python", str(python), cbor2, "pynacl"], check=True, env=env
+    )
     proc = subprocess.run(
         [str(python), str(ROOT / "tests" / "vectors" / "decode_all.py")],
         capture_output=True,

@@ -86,7 +86,21 @@ def test_workflow_shape(path: Path) -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
 def test_workflow_commands_exist(path: Path) -> None:
     parser = build.make_parser()
-    tools = {"gh", "git", "cat", "echo", "ruff", "grep", "exit", "true", "fi", "done", "for", "approved=$", "sudo"}
+    tools = {
+        "gh",
+        "git",
+        "cat",
+        "echo",
+        "ruff",
+        "grep",
+        "exit",
+        "true",
+        "fi",
+        "done",
+        "for",
+        "approved=$",
+        "sudo",
+    }
     for step in steps(load(path)):
         for words in commands(step.get("run", "")):
             while words and words[0] in ("if", "then", "else", "do"):

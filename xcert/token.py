@@ -30,9 +30,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
-
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import cbor2
 from nacl.exceptions import BadSignatureError
