@@ -135,6 +135,26 @@ def test_small_registry_passes_check(small: tuple[Path, dict[str, int]]) -> None
 
 
 @pytest.mark.slow
+def test_no_example_leaves_only_the_flag_off(small: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    from xcert.load import load_registry
+    from xcert.site.pages import View
+
+    root, counts = small
+    argv = ["--scale", "small", "--seed", "7", "--no-example", "--out", str(tmp_path / "real")]
+    assert synth.main(argv) == 0
+    plain, flagged = files(tmp_path / "real"), files(root)
+    assert plain.keys() == flagged.keys()
+    assert all(b"example: true" not in data for data in plain.values())
+    assert {k: synth.EXAMPLE_LINE.sub("", v.decode()) for k, v in flagged.items()} == {
+        k: v.decode() for k, v in plain.items()
+    }
+    result = load_registry(tmp_path / "real")
+    assert result.ok and result.registry is not None
+    shown = View(result.registry).counts()  # the site counts them now (statistics, charts)
+    assert shown["certificates"] == counts["certificates"] and shown["hidden"] == 0
+    assert shown["colleges"] > 0 and shown["sites"] > 0
+
+
 def test_quarter_registry_passes_check(tmp_path: Path) -> None:
     load_registry = pytest.importorskip("xcert.load").load_registry
     counts = synth.generate(tmp_path / "quarter", "quarter", seed=synth.DEFAULT_SEED)

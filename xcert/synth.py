@@ -3,7 +3,9 @@
 ``python -m xcert.synth --scale national|quarter|small --out DIR [--seed N] [--force]``
 writes a complete registry in the format of ``docs/registry-format.md``: every entity is
 marked ``example: true`` and every value is made up, so the output must never be copied
-into ``registry/``. The output is a pure function of (scale, seed): one
+into ``registry/``. With ``--no-example`` the flag is left off (the same bytes otherwise),
+so the site counts the entities and national statistics and charts get exercised; the
+registry's name still says it is synthetic. The output is a pure function of (scale, seed): one
 ``random.Random(seed)`` drives every choice, and nothing iterates over a set or a clock.
 
 USCCs (GB 32100-2015 check character, and the GB 11714 check character of the embedded
@@ -667,13 +669,19 @@ def _levels_subset(rng: Random, levels: list[int]) -> list[int]:
     return levels[start : start + k]
 
 
+EXAMPLE_LINE = re.compile(r"^[ ]*example: true\n", re.M)  # how dump_yaml writes the flag
+
+
 class _Writer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, example: bool = True) -> None:
         self.root = root
+        self.example = example  # False: leave every entity's example flag off
         self.files = 0
         self.bytes = 0
 
     def write(self, rel: str, text: str) -> None:
+        if not self.example:
+            text = EXAMPLE_LINE.sub("", text)
         data = text.encode("utf-8")
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1146,10 +1154,10 @@ def _gen_notices(rng: Random, sc: Scale, orgs: list[_Org], certs: list[_Cert], w
     return len(notices)
 
 
-def _write_all(root: Path, scale: str, seed: int) -> dict[str, int]:
+def _write_all(root: Path, scale: str, seed: int, example: bool = True) -> dict[str, int]:
     sc = SCALES[scale]
     rng = Random(seed)
-    w = _Writer(root)
+    w = _Writer(root, example)
     for sub in ("organizations", "certificates", "standards", "colleges", "revocations", "notices"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     _gen_registry_yaml(w)
@@ -1181,8 +1189,12 @@ def _write_all(root: Path, scale: str, seed: int) -> dict[str, int]:
     }
 
 
-def generate(out_dir: Path, scale: str, seed: int = DEFAULT_SEED, *, force: bool = False) -> dict[str, int]:
+def generate(
+    out_dir: Path, scale: str, seed: int = DEFAULT_SEED, *, force: bool = False, example: bool = True
+) -> dict[str, int]:
     """Write a synthetic registry into ``out_dir`` and return its counts.
+
+    ``example=False`` leaves the ``example`` flag off every entity (nothing else changes).
 
     ``out_dir`` must not exist or be empty; with ``force`` an existing registry (a
     directory holding ``registry.yaml``) is replaced. The registry is written into a
@@ -1207,7 +1219,7 @@ def generate(out_dir: Path, scale: str, seed: int = DEFAULT_SEED, *, force: bool
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.synth-", dir=out_dir.parent))
     try:
-        counts = _write_all(tmp, scale, seed)
+        counts = _write_all(tmp, scale, seed, example)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             out_dir.rename(old)
@@ -1246,10 +1258,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="replace an existing registry (a directory with registry.yaml)"
     )
+    parser.add_argument(
+        "--no-example",
+        dest="example",
+        action="store_false",
+        help="leave the example flag off, so the site counts every entity (statistics, charts); "
+        "the registry's name still says it is synthetic",
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     t0 = time.perf_counter()
     try:
-        counts = generate(args.out, args.scale, args.seed, force=args.force)
+        counts = generate(args.out, args.scale, args.seed, force=args.force, example=args.example)
     except FileExistsError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
     counts_out = {
