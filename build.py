@@ -2,7 +2,8 @@
 """Validate the registry and build the public site: a thin command line over `xcert`.
 
 python build.py [site] [--registry DIR] [--out DIR] [--site-url URL] [--verify-url URL]
-                                                       build the site (default)
+                      [--timestamp-key FILE]           build the site (default) with the signed
+                                                       trust list (keys.json + tuf/)
 python build.py check [--registry DIR] [--format text|github]
 python build.py diff BASE [HEAD]                       semantic change summary
 python build.py schema [--check]                       write (or check) schema/*.schema.json
@@ -24,20 +25,30 @@ DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry"
 
 def check(registry: Path, style: str = "text") -> int:
     result = load_registry(registry)
-    for problem in result.problems:
+    problems = list(result.problems)
+    if result.registry is not None:
+        from xcert.tufrepo import check_signed
+
+        problems += check_signed(registry, result.registry)
+    for problem in problems:
         print(problem.format(style))  # type: ignore[arg-type]
-    n_err, n_warn = len(result.errors), len(result.problems) - len(result.errors)
+    n_err = sum(p.severity == "error" for p in problems)
     if style == "text":
-        verdict = "ok" if result.ok else "FAILED"
-        print(f"check {verdict}: {n_err} error(s), {n_warn} warning(s) in {registry}", file=sys.stderr)
-    return 0 if result.ok else 1
+        verdict = "ok" if n_err == 0 else "FAILED"
+        print(
+            f"check {verdict}: {n_err} error(s), {len(problems) - n_err} warning(s) in {registry}",
+            file=sys.stderr,
+        )
+    return 0 if n_err == 0 else 1
 
 
-def site(registry: Path, out: Path, site_url: str | None, verify_url: str | None) -> int:
+def site(
+    registry: Path, out: Path, site_url: str | None, verify_url: str | None, timestamp_key: Path | None
+) -> int:
     from xcert.site import build_site
 
     urls = {k: v for k, v in (("site_url", site_url), ("verify_url", verify_url)) if v}
-    return build_site(registry, out, urls)
+    return build_site(registry, out, urls, timestamp_key)
 
 
 def http_url(value: str) -> str:
@@ -76,6 +87,13 @@ def make_parser() -> argparse.ArgumentParser:
             default=os.environ.get(env) or None,
             help=f"public {name.replace('-', ' ')} (default: ${env}, else registry.yaml's)",
         )
+    p_site.add_argument(
+        "--timestamp-key",
+        type=Path,
+        default=os.environ.get("XCERT_TIMESTAMP_KEY") or None,
+        help="the publishing job's snapshot/timestamp key (default: $XCERT_TIMESTAMP_KEY; with the "
+        "TEST-ONLY development root, sandbox/'s published key)",
+    )
     p_diff = sub.add_parser("diff", help="summarise what a change does to the registry (Markdown)")
     p_diff.add_argument("base", help="git ref or registry directory")
     p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
@@ -96,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return diff(args.base, args.head)
     if args.command == "schema":
         return schema(args.check)
-    return site(args.registry, args.out, args.site_url, args.verify_url)
+    return site(args.registry, args.out, args.site_url, args.verify_url, args.timestamp_key)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 `create_app(trust_source)` builds the Starlette app over one :class:`TrustStore`;
 `uvicorn verify_api.app:app` builds it from environment variables:
 
-* ``XCERT_TRUST`` (required): path or http(s) URL of the published trust list (/keys.json)
+* ``XCERT_TRUST`` (required): path or https URL of the published trust list (/keys.json);
+  its TUF metadata is read from ``tuf/`` beside it
+* ``XCERT_ROOT`` (default ``registry/trust/root.json``): the pinned TUF root
+* ``XCERT_STATE_DIR``: where verified metadata is kept (rollback protection across restarts)
 * ``XCERT_POLL_SECONDS`` (default 30): how often to look for a new trust list (0: never)
 * ``XCERT_MAX_STALE_SECONDS`` (default 86400): /readyz answers 503 once the data has not
   been confirmed current for this long
@@ -21,6 +24,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -41,6 +45,7 @@ from .openapi import openapi_document
 from .page import Pages
 from .trust_store import TrustStore
 
+DEFAULT_ROOT = "registry/trust/root.json"  # the registry's own root, when run from a checkout
 MAX_BODY = 16 * 1024  # a token request is {"token": "<at most 4,096 characters>"}
 JSON_TYPE = "application/json"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -89,14 +94,19 @@ def _csp(style_src: str) -> str:
 def create_app(
     trust_source: str | TrustStore,
     *,
+    root: str | Path = DEFAULT_ROOT,
+    state_dir: str | Path | None = None,
     poll_seconds: float = 30.0,
     max_stale_seconds: float = 86400.0,
     log_requests: bool = True,
 ) -> Starlette:
-    """The service over a trust list path/URL (loaded now: raises TrustListError) or a loaded store."""
+    """The service over a published keys.json path/URL, proven from the pinned `root` (loaded
+    now: raises TrustListError), or over a loaded store."""
     assert poll_seconds >= 0, "poll_seconds must be >= 0 (0 turns polling off)"
     assert max_stale_seconds > 0, "max_stale_seconds must be positive"
-    store = trust_source if isinstance(trust_source, TrustStore) else TrustStore(trust_source)
+    store = (
+        trust_source if isinstance(trust_source, TrustStore) else TrustStore(trust_source, root, state_dir)
+    )
     if store.snapshot is None:
         store.load()
     pages = Pages()
@@ -151,7 +161,8 @@ def create_app(
 
     async def readyz(_request: Request) -> Response:
         info = trust_info()
-        ready = info["age_seconds"] is not None and info["age_seconds"] <= max_stale_seconds
+        age = info["age_seconds"]
+        ready = isinstance(age, int) and age <= max_stale_seconds and not info["expired"]
         return _json({"ready": ready, "trust": info}, 200 if ready else 503)
 
     async def openapi(_request: Request) -> Response:
@@ -222,7 +233,7 @@ def app_from_env() -> Starlette:
     if not source:
         raise SystemExit(
             "verify_api: set XCERT_TRUST to the trust list (a path or an https URL of keys.json), "
-            "e.g. XCERT_TRUST=site/keys.json uvicorn verify_api.app:app"
+            "e.g. XCERT_TRUST=site/keys.json XCERT_ROOT=registry/trust/root.json uvicorn verify_api.app:app"
         )
     # uvicorn's own access log writes the request path, which holds a person's name and ID
     # tail: the service logs its own privacy-safe line instead (AccessLog).
@@ -230,6 +241,8 @@ def app_from_env() -> Starlette:
     try:
         return create_app(
             source,
+            root=os.environ.get("XCERT_ROOT", "").strip() or DEFAULT_ROOT,
+            state_dir=os.environ.get("XCERT_STATE_DIR", "").strip() or None,
             poll_seconds=_env_seconds("XCERT_POLL_SECONDS", 30.0),
             max_stale_seconds=_env_seconds("XCERT_MAX_STALE_SECONDS", 86400.0) or 86400.0,
         )

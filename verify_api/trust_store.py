@@ -1,9 +1,11 @@
-"""The trust list the service verifies against: loaded once, then polled for changes.
+"""The trust list the service verifies against: proven by TUF metadata, then polled.
 
-A request reads `store.snapshot` once and uses that object to the end, so a reload (one
-attribute assignment) never drops or splits a request. A failed reload keeps the last
-good snapshot and records the error; `/readyz` and every result report how old the data
-is, so a stale verifier is visible instead of silent.
+Every load goes through xcert.tufclient (the one fetcher and update workflow, from the
+pinned root). A request reads `store.snapshot` once and uses that object to the end, so a
+reload (one attribute assignment) never drops or splits a request. A failed update keeps
+the last good signed state and is reported as "last update failed at T" (the details,
+which may name hosts, go to the log only). Once the timestamp metadata of the state in use
+has expired, nothing verifies as VALID and /readyz answers 503.
 """
 
 from __future__ import annotations
@@ -12,24 +14,21 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from xcert.trust import TrustList, TrustListError, is_url, parse_trust_list
+from xcert.trust import TrustList, TrustListError
+from xcert.tufclient import TrustClient, default_state_dir, is_url, read_pinned_root, redact
 from xcert.verify import prepare
 
 log = logging.getLogger("verify_api.trust")
 
-FETCH_TIMEOUT = 30.0
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One loaded trust list and when it was loaded (monotonic and wall clock)."""
+    """One verified trust list and when it was loaded (monotonic and wall clock)."""
 
     trust: TrustList
     loaded_at: dt.datetime
@@ -41,127 +40,47 @@ def _utc_now() -> dt.datetime:
 
 
 class TrustStore:
-    """Holds the current trust list from a local path or an http(s) URL."""
+    """Holds the current signed trust list from a published keys.json (URL or path)."""
 
-    def __init__(self, source: str) -> None:
-        assert source, "trust source must be a path or an http(s) URL"
+    def __init__(self, source: str, root: str | Path, state_dir: str | Path | None = None) -> None:
+        assert source, "trust source must be a path or an https URL of keys.json"
         self.source = str(source)
+        state = Path(state_dir) if state_dir else default_state_dir(self.source)
+        self.client = TrustClient(self.source, read_pinned_root(root), state)
         self.snapshot: Snapshot | None = None
-        self.checked_mono = 0.0  # last time the source was confirmed (loaded or unchanged)
-        self.last_error: str | None = None
+        self.checked_mono = 0.0  # last time the source was confirmed current
         self.last_error_at: dt.datetime | None = None
-        self._seen: object = None  # file signature or (etag, last-modified) of the snapshot
-        self._failed: object = None  # signature of the last source that failed to parse
-        self._status: tuple[Snapshot | None, int | None, dt.datetime | None, dict[str, object]] | None = None
+        self._status: tuple[object, ...] | None = None
 
     # ------------------------------------------------------------- loading
 
     def load(self) -> Snapshot:
         """First load, synchronous: raises TrustListError with a clear message."""
-        if is_url(self.source):
-            try:
-                response = httpx.get(self.source, timeout=FETCH_TIMEOUT, follow_redirects=True)
-                response.raise_for_status()
-            except httpx.HTTPError as e:
-                raise TrustListError(f"cannot fetch trust list {self.source}: {e}") from e
-            self._install(parse_trust_list(response.content), _http_signature(response))
-        else:
-            signature, raw = self._read_file()
-            self._install(parse_trust_list(raw), signature)
+        self._install(self.client.update())
         assert self.snapshot is not None
         return self.snapshot
 
-    def _read_file(self) -> tuple[object, bytes]:
-        path = Path(self.source)
-        try:
-            st = path.stat()
-            raw = path.read_bytes()
-        except OSError as e:
-            raise TrustListError(f"cannot read trust list {self.source}: {e.strerror or e}") from e
-        return _file_signature(st), raw
-
-    def _install(self, trust: TrustList, signature: object) -> None:
-        prepare(trust)  # normally done already, in the loading thread; cheap when it was
-        self.snapshot = Snapshot(trust, _utc_now(), time.monotonic())
+    def _install(self, trust: TrustList) -> None:
+        prepare(trust)  # the verification index, off the request path (kept when keys.json is unchanged)
+        if self.snapshot is None or trust is not self.snapshot.trust:
+            self.snapshot = Snapshot(trust, _utc_now(), time.monotonic())
         self.checked_mono = time.monotonic()
-        self._seen, self._failed = signature, None
-        self.last_error = self.last_error_at = None
-
-    def _fail(self, message: str, signature: object = None) -> None:
-        self._failed = signature
-        self.last_error, self.last_error_at = message, _utc_now()
-        log.warning("trust list reload failed, keeping version %s: %s", self.version, message)
-
-    # ------------------------------------------------------------- polling
+        self.last_error_at = None
 
     async def refresh(self) -> bool:
-        """Reload if the source changed; True when new data was installed. Never raises."""
+        """Run the TUF update; True when a new state was installed. Never raises."""
+        current = self.snapshot.trust if self.snapshot else None
         try:
-            if is_url(self.source):
-                return await self._refresh_url()
-            return await self._refresh_file()
+            trust = await asyncio.to_thread(self.client.update, current)
         except Exception as e:  # a poller must survive anything and keep the last good data
-            self._fail(f"{type(e).__name__}: {e}")
+            self.last_error_at = _utc_now()
+            log.warning("trust update failed, keeping version %s: %s", self.version, e)
             return False
-
-    async def _refresh_file(self) -> bool:
-        try:
-            signature = _file_signature(os.stat(self.source))
-        except OSError as e:
-            self._fail(f"cannot read trust list {self.source}: {e.strerror or e}")
-            return False
-        if signature == self._seen:
-            # Unchanged (or the good file is back after a broken or missing one): current again.
-            self.checked_mono = time.monotonic()
-            self._failed = self.last_error = self.last_error_at = None
-            return False
-        if signature == self._failed:
-            return False  # same broken file as last time: the error stays reported
-        try:
-            # Parsing a large list takes a while: keep it off the event loop.
-            signature, raw = await asyncio.to_thread(self._read_file)
-            trust = await asyncio.to_thread(_parse_and_prepare, raw)
-        except TrustListError as e:
-            self._fail(str(e), signature)
-            return False
-        self._install(trust, signature)
-        log.info("trust list reloaded: version %s", trust.version)
-        return True
-
-    async def _refresh_url(self) -> bool:
-        headers = {}
-        if isinstance(self._seen, tuple):
-            etag, modified = self._seen
-            if etag:
-                headers["If-None-Match"] = etag
-            if modified:
-                headers["If-Modified-Since"] = modified
-        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=True) as client:
-            try:
-                response = await client.get(self.source, headers=headers)
-            except httpx.HTTPError as e:
-                self._fail(f"cannot fetch trust list {self.source}: {e}")
-                return False
-        if response.status_code == 304:
-            self.checked_mono = time.monotonic()
-            self._failed = self.last_error = self.last_error_at = None
-            return False
-        if response.status_code != 200:
-            self._fail(f"cannot fetch trust list {self.source}: HTTP {response.status_code}")
-            return False
-        try:
-            trust = await asyncio.to_thread(_parse_and_prepare, response.content)
-        except TrustListError as e:
-            self._fail(str(e))
-            return False
-        if self.snapshot is not None and trust.version == self.snapshot.trust.version:
-            self._seen = _http_signature(response)  # same data, new validators: no swap needed
-            self.checked_mono = time.monotonic()
-            self._failed = self.last_error = self.last_error_at = None
-            return False
-        self._install(trust, _http_signature(response))
-        log.info("trust list reloaded: version %s", trust.version)
-        return True
+        changed = current is None or trust.version != current.version
+        self._install(trust)
+        if changed:
+            log.info("trust list updated: version %s from %s", trust.version, redact(self.source))
+        return changed
 
     async def poll(self, seconds: float) -> None:
         """Run forever (cancelled at shutdown), refreshing every `seconds`."""
@@ -170,7 +89,7 @@ class TrustStore:
             await self.refresh()
 
     @contextlib.asynccontextmanager
-    async def polling(self, seconds: float):  # type: ignore[no-untyped-def]
+    async def polling(self, seconds: float) -> AsyncIterator[TrustStore]:
         """Poll in the background for the life of the app (used by the lifespan)."""
         task = asyncio.create_task(self.poll(seconds)) if seconds > 0 else None
         try:
@@ -188,46 +107,56 @@ class TrustStore:
         return self.snapshot.trust.version if self.snapshot else None
 
     def age_seconds(self) -> int:
-        """Seconds since the source was last confirmed: grows while reloads fail."""
+        """Seconds since the source was last confirmed: grows while updates fail."""
         return int(time.monotonic() - self.checked_mono)
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        signed = self.snapshot.trust.signed if self.snapshot else None
+        return signed is not None and (now or dt.datetime.now(dt.UTC)) >= signed.expires
 
     def status(self) -> dict[str, object]:
         """What every result reports about the data: a fresh dict, built again only when the
-        snapshot, its age in whole seconds or the error state changed (at most once a second)."""
+        snapshot, its age in whole seconds, the error or the expiry state changed."""
         snap = self.snapshot
         age = self.age_seconds() if snap else None
-        cached = self._status
-        if cached is None or cached[0] is not snap or cached[1] != age or cached[2] is not self.last_error_at:
-            cached = self._status = (snap, age, self.last_error_at, self._build_status(snap, age))
-        return dict(cached[3])
+        key = (snap, snap.trust.signed if snap else None, age, self.last_error_at, self.expired())
+        if self._status is None or self._status[:-1] != key:
+            self._status = (*key, self._build_status(snap, age))
+        return dict(self._status[-1])  # type: ignore[call-overload]
 
     def _build_status(self, snap: Snapshot | None, age: int | None) -> dict[str, object]:
+        signed = snap.trust.signed if snap else None
+        expired = self.expired()
+        error = None
+        if self.last_error_at:
+            error = (
+                f"last update failed at {_iso(self.last_error_at)}; the last good signed trust list is in use"
+            )
+        if expired:
+            error = "the trust list's signed timestamp has expired: no certificate can be confirmed VALID"
         return {
             "loaded": snap is not None,
             "source": "url" if is_url(self.source) else "file",
             "version": snap.trust.version if snap else None,
-            "generated_at": snap.trust.generated_at if snap else None,
+            **(signed.to_dict() if signed else {}),
             "loaded_at": _iso(snap.loaded_at) if snap else None,
             "age_seconds": age,
-            "stale": self.last_error is not None,
-            "last_error": self.last_error,
+            "stale": expired or self.last_error_at is not None,
+            "expired": expired,
+            "last_error": error,
             "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
         }
-
-
-def _parse_and_prepare(raw: bytes) -> TrustList:
-    trust = parse_trust_list(raw)
-    prepare(trust)
-    return trust
 
 
 def _iso(instant: dt.datetime) -> str:
     return instant.isoformat().replace("+00:00", "Z")
 
 
-def _file_signature(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+def load_store(source: str, root: str | Path, state_dir: str | Path | None = None) -> TrustStore:
+    """A loaded store, or TrustListError."""
+    store = TrustStore(source, root, state_dir)
+    store.load()
+    return store
 
 
-def _http_signature(response: httpx.Response) -> tuple[str | None, str | None]:
-    return (response.headers.get("etag"), response.headers.get("last-modified"))
+__all__ = ["Snapshot", "TrustListError", "TrustStore", "load_store"]

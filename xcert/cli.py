@@ -21,19 +21,23 @@ from . import qr
 from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, parse_day, today
 from .model import LEVEL_NAMES
 from .token import MalformedToken, decode, to_digits, token_from_text
-from .trust import TrustList, TrustListError, read_trust_list, trust_list_from_registry
+from .trust import TrustList, TrustListError, trust_list_from_registry
 from .verify import CHECKS, verify
 
 DEFAULT_REGISTRY = "registry"
+DEFAULT_ROOT = "registry/trust/root.json"
 
 
-def _trust(registry: str | None, trust: str | None) -> TrustList:
-    """The trust list from --trust (path or URL) or --registry (default ./registry)."""
+def _trust(registry: str | None, trust: str | None, root: str | None = None) -> TrustList:
+    """The trust list from --trust (a published keys.json, proven by its TUF metadata from the
+    pinned --root) or --registry (default ./registry, read directly)."""
     if registry and trust:
         raise click.UsageError("give either --registry or --trust, not both")
     try:
         if trust:
-            return read_trust_list(trust)
+            from .tufclient import fetch_signed
+
+            return fetch_signed(trust, root or DEFAULT_ROOT)
         directory = Path(registry or DEFAULT_REGISTRY)
         if not (directory / "registry.yaml").is_file():
             raise click.UsageError(
@@ -79,7 +83,16 @@ trust_options = [
         help=f"Registry directory to derive the trust list from [default: ./{DEFAULT_REGISTRY}].",
     ),
     click.option(
-        "--trust", metavar="PATH|URL", help="Published trust list (keys.json) instead of a registry."
+        "--trust",
+        metavar="PATH|URL",
+        help="Published trust list (keys.json, https or a path) instead of a registry; its TUF "
+        "metadata (tuf/ beside it) is verified from --root.",
+    ),
+    click.option(
+        "--root",
+        metavar="FILE",
+        envvar="XCERT_ROOT",
+        help=f"Pinned TUF root for --trust [default: ./{DEFAULT_ROOT}, or $XCERT_ROOT].",
     ),
 ]
 
@@ -227,6 +240,7 @@ def issue_cmd(
     ecc: str,
     registry: str | None,
     trust: str | None,
+    root: str | None,
 ) -> None:
     """Sign one certificate and print its verify URL (the QR text).
 
@@ -237,7 +251,7 @@ def issue_cmd(
     if qr_out and Path(qr_out).suffix.lower() not in (".svg", ".png"):
         raise click.BadParameter("expected a file name ending in .svg or .png", param_hint="--qr")
     key = _key(key_file)
-    trust_list = _trust(registry, trust)
+    trust_list = _trust(registry, trust, root)
     request = Request(certificate, level, serial, name, id_number, date, college, expires)
     try:
         issued = issue(request, key, trust_list)
@@ -305,6 +319,7 @@ def issue_batch_cmd(
     quiet: bool,
     registry: str | None,
     trust: str | None,
+    root: str | None,
 ) -> None:
     """Issue a whole assessment session from a CSV file.
 
@@ -315,7 +330,7 @@ def issue_batch_cmd(
     input gives the same bytes.
     """
     key = _key(key_file)
-    trust_list = _trust(registry, trust)
+    trust_list = _trust(registry, trust, root)
     bars: list[Any] = []
 
     def progress(phase: str, total: int) -> Any:
@@ -450,13 +465,13 @@ def decode_cmd(text: str, as_json: bool) -> None:
 @click.argument("text", metavar="URL|TOKEN")
 @with_trust
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def verify_cmd(text: str, registry: str | None, trust: str | None, as_json: bool) -> None:
+def verify_cmd(text: str, registry: str | None, trust: str | None, root: str | None, as_json: bool) -> None:
     """Verify a certificate (URL, digits or hex) against the trust list.
 
     Prints the status (valid, invalid, revoked, expired, malformed) and every check with
     its stable code. Exit status 0 only for a valid certificate.
     """
-    result = verify(text, _trust(registry, trust))
+    result = verify(text, _trust(registry, trust, root))
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -482,6 +497,150 @@ def verify_cmd(text: str, registry: str | None, trust: str | None, as_json: bool
     sys.exit(0 if result.valid else 1)
 
 
+# --- the signed trust list (TUF) -------------------------------------------------------
+
+
+@main.group("trust")
+def trust_group() -> None:
+    """The signed trust list: the key ceremony, and reviewers signing the trust content.
+
+    root.json (k-of-n offline keys) names the security reviewers; they sign the exact
+    keys.json a registry change produces, in the pull request that makes the change
+    (docs/trust-list-format.md).
+    """
+
+
+def _registry_model(registry: str) -> Any:
+    from .load import load_registry
+
+    result = load_registry(Path(registry))
+    if not result.ok or result.registry is None:
+        first = result.errors[0].format() if result.errors else "registry did not load"
+        raise click.ClickException(f"registry {registry} has errors (python build.py check); first: {first}")
+    return result.registry
+
+
+def _print_status(status: Any, registry: str) -> None:
+    if status.targets_version is None:
+        click.echo("targets: nothing signed yet")
+    else:
+        click.echo(f"targets: version {status.targets_version}, expires {status.expires:%Y-%m-%d}")
+    if status.current:
+        click.echo("trust content: unchanged since the reviewers signed it")
+    else:
+        click.echo("trust content CHANGED since the reviewers signed it:")
+        for part in status.changed:
+            click.echo(f"  {part}")
+    signers = ", ".join(status.signed_by) or "nobody"
+    click.echo(
+        f"signatures: {len(status.signed_by) if status.current else 0} of {status.threshold} ({signers})"
+    )
+    for problem in status.problems:
+        click.echo(f"problem: {problem}")
+    if status.ok:
+        click.echo("ok: the trust list can be published")
+    else:
+        how = f"xcert trust sign --key FILE --registry {registry}"
+        click.echo(f"needs {status.needed} more reviewer signature(s): {how}")
+
+
+@trust_group.command("init")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Directory for the keys and root.json."
+)
+@click.option(
+    "--threshold",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 99),
+    help="Reviewer signatures needed.",
+)
+@click.option(
+    "--reviewers", default=3, show_default=True, type=click.IntRange(1, 99), help="Reviewer keys to make."
+)
+@click.option(
+    "--root-keys", default=3, show_default=True, type=click.IntRange(1, 99), help="Root keys to make."
+)
+@click.option(
+    "--root-threshold",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 99),
+    help="Root signatures needed.",
+)
+@click.option(
+    "--test-only", is_flag=True, help="Mark the root TEST-ONLY (its private keys will be published)."
+)
+def trust_init(
+    out: str, threshold: int, reviewers: int, root_keys: int, root_threshold: int, test_only: bool
+) -> None:
+    """The key ceremony: every role's keys (mode 0600, never overwritten) and root.json.
+
+    Give each reviewer their key file and keep the root keys offline; copy root.json to
+    registry/trust/root.json in a pull request.
+    """
+    from .tufrepo import TrustRepoError, init_ceremony
+
+    try:
+        made = init_ceremony(
+            Path(out),
+            root_keys=root_keys,
+            root_threshold=root_threshold,
+            reviewers=reviewers,
+            threshold=threshold,
+            test_only=test_only,
+        )
+    except (TrustRepoError, FileExistsError) as e:
+        raise click.ClickException(str(e)) from None
+    for path in made.key_paths:
+        key = keymod.read_private_key(path)
+        click.echo(f"{path}  {key.org}  fingerprint {keymod.fingerprint(key.public_key)}")
+    click.echo(f"{made.root_path}  root version 1 (copy it to registry/trust/root.json)")
+
+
+@trust_group.command("status")
+@click.option(
+    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
+)
+def trust_status(registry: str) -> None:
+    """Which trust content changed since the last signed targets, and who has signed."""
+    from .tufrepo import TrustRepoError, sign_status
+
+    try:
+        status = sign_status(Path(registry), _registry_model(registry))
+    except TrustRepoError as e:
+        raise click.ClickException(str(e)) from None
+    _print_status(status, registry)
+    sys.exit(0 if status.ok else 1)
+
+
+@trust_group.command("sign")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Your reviewer key.",
+)
+@click.option(
+    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
+)
+def trust_sign(key_file: str, registry: str) -> None:
+    """Sign the current trust content as a security reviewer (writes registry/trust/targets.json).
+
+    Review `python build.py diff main` first: your signature says every key, revocation and
+    status in it is right.
+    """
+    from .tufrepo import TrustRepoError, sign_targets
+
+    try:
+        status = sign_targets(Path(registry), _registry_model(registry), _key(key_file))
+    except TrustRepoError as e:
+        raise click.ClickException(str(e)) from None
+    _print_status(status, registry)
+
+
 # --- service ----------------------------------------------------------------------------
 
 
@@ -491,7 +650,23 @@ def verify_cmd(text: str, registry: str | None, trust: str | None, as_json: bool
     default="site/keys.json",
     show_default=True,
     metavar="PATH|URL",
-    help="Published trust list the service verifies against.",
+    help="Published trust list (keys.json) the service verifies against; its TUF metadata is "
+    "read from tuf/ beside it.",
+)
+@click.option(
+    "--root",
+    default=DEFAULT_ROOT,
+    show_default=True,
+    envvar="XCERT_ROOT",
+    metavar="FILE",
+    help="Pinned TUF root (or $XCERT_ROOT).",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    envvar="XCERT_STATE_DIR",
+    help="Where verified metadata is kept across restarts [default: per source, under ~/.local/state/xcert].",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port.")
@@ -502,13 +677,13 @@ def verify_cmd(text: str, registry: str | None, trust: str | None, as_json: bool
     type=click.IntRange(1, 256),
     help="Worker processes (stateless; each reads the trust list).",
 )
-def serve(trust: str, host: str, port: int, workers: int) -> None:
+def serve(trust: str, root: str, state_dir: str | None, host: str, port: int, workers: int) -> None:
     """Run the verify service (verify_api) over a published trust list."""
     try:
         from verify_api.serve import serve as run
     except ImportError as e:
         raise click.ClickException(f"the verify service is not available: {e}") from None
-    run(trust, host, port, workers)
+    run(trust, root, host, port, workers, state_dir=state_dir)
 
 
 if __name__ == "__main__":

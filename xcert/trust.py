@@ -3,6 +3,11 @@
 The site build writes it from the registry model; the verifier (CLI, service, tests,
 anyone's own verifier) reads only this file, never the YAML. Registry dates become exact
 instants here (00:00 China Standard Time) so that no reader has to guess a time zone.
+
+The bytes are a pure function of the registry's security content (no build time, no
+commit): security reviewers sign them through TUF metadata (xcert.tufrepo), and their
+signatures stay good until something that can change a verdict changes. `version` is a
+digest of that content.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from . import codes
 from .model import Certificate, Organization, Registry, Status, day_start, status_on
 
-FORMAT = "xcert-trust-list/1"
+FORMAT = "xcert-trust-list/2"
 MAX_TRUST_BYTES = 256 * 1024 * 1024
 
 
@@ -123,13 +128,10 @@ def _organization(reg: Registry, org: Organization) -> dict[str, Any]:
     }
 
 
-def build_trust_list(reg: Registry, stamp: Stamp) -> dict[str, Any]:
+def build_trust_list(reg: Registry) -> dict[str, Any]:
     """The JSON-ready trust list, sorted so that the same registry gives the same bytes."""
-    return {
+    content = {
         "format": FORMAT,
-        "version": stamp.version,
-        "commit": stamp.commit,
-        "generated_at": stamp.built_at,
         "registry": {
             "name": {"zh": reg.settings.name.zh, "en": reg.settings.name.en},
             "site_url": reg.settings.site_url,
@@ -137,10 +139,22 @@ def build_trust_list(reg: Registry, stamp: Stamp) -> dict[str, Any]:
         },
         "organizations": [_organization(reg, o) for o in reg.organizations.values()],
     }
+    return {**content, "version": content_version(content)}
+
+
+def content_version(content: Mapping[str, Any]) -> str:
+    """A digest of the content (without its own `version`): same content, same version."""
+    body = {k: v for k, v in content.items() if k != "version"}
+    return hashlib.sha256(dumps(body).encode("utf-8")).hexdigest()[:16]
 
 
 def dumps(trust_list: Mapping[str, Any]) -> str:
     return json.dumps(trust_list, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def trust_content(reg: Registry) -> bytes:
+    """The exact /keys.json bytes for a registry: what the reviewers sign."""
+    return dumps(build_trust_list(reg)).encode("utf-8")
 
 
 # ---------------------------------------------------------------- reading
@@ -199,14 +213,41 @@ class TrustedOrganization:
         return status_on(self.status, instant)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedBy:
+    """What the TUF metadata said about the trust list a verifier holds (xcert.tufclient)."""
+
+    root_version: int
+    test_root: bool  # the published development root of sandbox/: never a real deployment
+    targets_version: int
+    signed_by: tuple[str, ...]  # the reviewers whose signatures verified
+    threshold: int
+    snapshot_version: int
+    timestamp_version: int
+    expires: dt.datetime  # the timestamp's expiry: after it, nothing verifies as VALID
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root_version": self.root_version,
+            "test_root": self.test_root,
+            "targets_version": self.targets_version,
+            "signed_by": list(self.signed_by),
+            "threshold": self.threshold,
+            "snapshot_version": self.snapshot_version,
+            "timestamp_version": self.timestamp_version,
+            "expires": _ts(self.expires.astimezone(dt.UTC)),
+        }
+
+
 @dataclass(frozen=True)
 class TrustList:
     version: str
-    commit: str | None
-    generated_at: str
     site_url: str
     verify_url: str
     organizations: Mapping[str, TrustedOrganization]
+    # None when read directly (a local registry or file, trusted by whoever chose it);
+    # set when the list came through the TUF client workflow.
+    signed: SignedBy | None = field(default=None, compare=False)
     _by_kid: dict[bytes, tuple[TrustedKey, ...]] = field(default_factory=dict, repr=False, compare=False)
     # Values computed from this list by its readers (xcert.verify's index), kept with it: the
     # list never changes, so they never go stale, and a new list starts with none.
@@ -295,8 +336,6 @@ def _parse(data: Any) -> TrustList:
     reg = data["registry"]
     return TrustList(
         version=str(data["version"]),
-        commit=data.get("commit"),
-        generated_at=str(data["generated_at"]),
         site_url=str(reg["site_url"]),
         verify_url=str(reg["verify_url"]),
         organizations=orgs,
@@ -348,5 +387,4 @@ def trust_list_from_registry(registry_dir: Path) -> TrustList:
     if not result.ok or result.registry is None:
         first = result.errors[0].format() if result.errors else "registry did not load"
         raise TrustListError(f"registry {registry_dir} has errors; first: {first}")
-    stamp = Stamp("registry-" + stamp_for(registry_dir).version, None, _ts(dt.datetime.now(dt.UTC)) or "")
-    return TrustList.from_json(json.loads(dumps(build_trust_list(result.registry, stamp))))
+    return parse_trust_list(trust_content(result.registry))

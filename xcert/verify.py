@@ -42,6 +42,10 @@ CHECKS: dict[str, tuple[str, str]] = {
         "签名无效：证书内容被篡改或不是由该机构签发",
         "The signature does not match: altered or not issued by this organization",
     ),
+    "trust.current": (
+        "信任列表已过期（签名时间戳失效），目前无法确认证书有效",
+        "The trust list is out of date (its signed timestamp expired): it cannot confirm anything now",
+    ),
     "key.not_compromised": (
         "签发密钥已被报告泄露，其签发的所有证书均无效",
         "The signing key was reported compromised; nothing it signed can be trusted",
@@ -259,7 +263,11 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
         if candidates:
             checks.append(Check("signature", False, "Ed25519 signature does not verify"))
         return Result(INVALID, tuple(checks), verified_at=now)
-    return _claims_checks(decoded.claims, key, [_FORMAT_OK, key.known, key.signature], now)
+    checks = [_FORMAT_OK, key.known, key.signature]
+    if trust.signed is not None:
+        expires = trust.signed.expires
+        checks.append(Check("trust.current", now < expires, f"signed trust list expires {_iso(expires)}"))
+    return _claims_checks(decoded.claims, key, checks, now)
 
 
 def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datetime) -> Result:

@@ -8,7 +8,8 @@ Phases (timed on stderr; bench/build_scale.py reads them): check; MkDocs renders
 hand-written pages and the frames (theme.py); Jinja2 renders every registry page into
 its frame (pages.py), writing beside it the frameless copy that Pagefind indexes; then
 the open data, trust list and change history are written while Pagefind indexes
-(search.py). On a big registry the page writers and the data writer are forked workers
+(search.py); last, every text file gets pre-compressed copies (compress.py). On a big
+registry the page writers, the data writer and the compressors are forked workers
 sharing the loaded model.
 """
 
@@ -27,10 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
+from .. import tufrepo
+from ..keys import KeyFileError, PrivateKey, read_private_key
 from ..load import load_registry
 from ..model import Registry
 from ..trust import Stamp, build_trust_list, stamp_for
-from . import opendata, pages, search, theme
+from . import compress, opendata, pages, search, theme
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "site_src"
@@ -39,11 +42,18 @@ TOKEN_SPEC = REPO / "docs" / "token-format.md"
 VECTORS = REPO / "tests" / "vectors"
 
 
-def build_site(registry: Path, out: Path, urls: dict[str, str] | None = None) -> int:
+def build_site(
+    registry: Path, out: Path, urls: dict[str, str] | None = None, timestamp_key: Path | None = None
+) -> int:
     """Check, build and swap in the site; return a process exit code.
 
     `urls` ({"site_url": …, "verify_url": …}) overrides registry.yaml's local defaults for
-    a deployment; the trust list and every page then carry the public addresses.
+    a deployment; the trust list and every page then carry the public addresses (the trust
+    list's are signed content: they must match what the reviewers signed).
+
+    When the registry has a trust root, keys.json is published only with its TUF metadata,
+    signed by the reviewers' threshold, with snapshot and timestamp signed by
+    `timestamp_key`; otherwise nothing is published.
     """
     started = time.perf_counter()
     result = load_registry(registry)
@@ -63,8 +73,15 @@ def build_site(registry: Path, out: Path, urls: dict[str, str] | None = None) ->
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
+        online_key = _online_key(registry, timestamp_key)
         n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry)
+        if online_key is not None:
+            published = tufrepo.publish(tmp / "site", registry, reg, online_key)
+            print(f"  trust list signed: {published}", file=sys.stderr)
         swap_in(tmp / "site", out, tmp / "old")
+    except (tufrepo.TrustRepoError, KeyFileError) as e:
+        print(f"build refused: {e}; {out} left as it was", file=sys.stderr)
+        return 1
     except Exception as e:  # any failure means no new site; say why and keep the old one
         traceback.print_exc()
         print(f"build failed: {type(e).__name__}: {e}; {out} left as it was", file=sys.stderr)
@@ -73,6 +90,20 @@ def build_site(registry: Path, out: Path, urls: dict[str, str] | None = None) ->
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"built {n_pages} pages into {out} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _online_key(registry: Path, path: Path | None) -> PrivateKey | None:
+    """The snapshot/timestamp key, or None for a registry without a trust root."""
+    if not (tufrepo.trust_dir(registry) / "root.json").exists():
+        print("  note: no trust/root.json: keys.json is published without TUF metadata", file=sys.stderr)
+        return None
+    if path is None:
+        root = tufrepo.read_metadata(tufrepo.trust_dir(registry) / "root.json", tufrepo.Root).signed
+        if not tufrepo.is_test_root(root):
+            raise tufrepo.TrustRepoError("pass --timestamp-key (or set $XCERT_TIMESTAMP_KEY)")
+        path = tufrepo.SANDBOX_TIMESTAMP_KEY
+        print("  TEST trust root: signing snapshot/timestamp with sandbox's published key", file=sys.stderr)
+    return read_private_key(path)
 
 
 def swap_in(new: Path, out: Path, graveyard: Path) -> None:
@@ -133,11 +164,11 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
             target = site / page.path / "index.html"
             target.parent.mkdir(parents=True, exist_ok=True)
             title = reg.settings.name.zh if page.path == "" else page.title
-            target.write_text(frame.render(page.body, page.path, title), encoding="utf-8")
+            target.write_text(frame.render(page.body, page.path, title, page.description), encoding="utf-8")
             search.write_shadow(shadow, page.path, title, page.body)
 
     def write_data() -> None:
-        opendata.write_open_data(reg, stamp, site, build_trust_list(reg, stamp))
+        opendata.write_open_data(reg, stamp, site, build_trust_list(reg))
         if registry_dir is not None:
             from ..history import write_history
 
@@ -169,6 +200,12 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
         write_data()
         index()
     lap("data+pagefind")
+    # every text file gets its .gz and .br beside it, for hosts that serve them as they are
+    if big:
+        parallel([lambda: compress.compress_site(site, 0, 2), lambda: compress.compress_site(site, 1, 2)])
+    else:
+        compress.compress_site(site)
+    lap("compress")
     return len(jobs)
 
 

@@ -1,0 +1,249 @@
+"""The signed trust list, client side: the one way a verifier gets a published trust list.
+
+`--trust` names the published ``keys.json`` (an https URL, or a local path); its TUF
+metadata sits at fixed names beside it (``tuf/timestamp.json`` …). Every update is
+python-tuf's client workflow from a pinned root: root rotation (each new root signed by
+the old threshold), then timestamp, snapshot and targets, each checked for signatures,
+thresholds, versions that never go down and expiry, and finally keys.json against the
+length and hash the security reviewers signed. The verified state lives in a state
+directory, so rollback protection survives a restart.
+
+Transport rules, whatever the metadata says: https only (plain http only to a loopback
+address, for local runs and tests), redirects only within the same origin, bounded
+sizes. Errors name the source without its credentials or query string.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import hashlib
+import ipaddress
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
+from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+from tuf.ngclient import Updater
+from tuf.ngclient.fetcher import FetcherInterface
+
+from .trust import SignedBy, TrustList, TrustListError, parse_trust_list
+from .tufrepo import META_DIR, TARGET, is_test_root, valid_signers
+
+FETCH_TIMEOUT = 30.0
+MAX_REDIRECTS = 3
+
+
+def redact(url: str) -> str:
+    """scheme://host[:port]/path: no user, password, query or fragment (they carry secrets)."""
+    if not is_url(url):
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("https://", "http://"))
+
+
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Refuse what a verifier must never fetch trust from."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and _loopback(parts.hostname):
+        return
+    raise TrustListError(f"trust source {redact(url)}: only https (plain http only to a loopback address)")
+
+
+class TrustFetcher(FetcherInterface):
+    """python-tuf's fetcher for our rules: https/loopback-http or file://, same-origin
+    redirects only, and a not-found that python-tuf recognises (it ends a root walk)."""
+
+    def __init__(self, timeout: float = FETCH_TIMEOUT) -> None:
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        if url.startswith("file://"):
+            return self._fetch_file(url)
+        check_url(url)
+        origin = urlsplit(url)[:2]
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._client.send(self._client.build_request("GET", url), stream=True)
+            if response.is_redirect:
+                response.close()
+                target = urljoin(url, response.headers.get("location", ""))
+                if urlsplit(target)[:2] != origin:
+                    raise DownloadError(
+                        f"{redact(url)}: redirect to another origin refused ({redact(target)})"
+                    )
+                url = target
+                continue
+            if response.status_code != 200:
+                response.close()
+                raise DownloadHTTPError(f"{redact(url)}: HTTP {response.status_code}", response.status_code)
+            return self._chunks(response)
+        raise DownloadError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
+
+    @staticmethod
+    def _chunks(response: httpx.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_bytes()
+        finally:
+            response.close()
+
+    @staticmethod
+    def _fetch_file(url: str) -> Iterator[bytes]:
+        path = Path(urlsplit(url).path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DownloadHTTPError(f"{path}: not found", 404) from None
+        except OSError as e:
+            raise DownloadError(f"{path}: {e.strerror or e}") from e
+        return iter([data])
+
+
+def base_urls(source: str) -> tuple[str, str]:
+    """(metadata base, target base) for a published keys.json URL or path."""
+    if is_url(source):
+        check_url(source)
+        parts = urlsplit(source)
+        base = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
+    else:
+        base = Path(source).resolve().parent.as_uri() + "/"
+    if (urlsplit(source).path if is_url(source) else source).rsplit("/", 1)[-1] != TARGET:
+        raise TrustListError(f"trust source {redact(source)}: expected the published {TARGET}")
+    return base + META_DIR + "/", base
+
+
+def default_state_dir(source: str) -> Path:
+    """Per source, so two registries never share rollback state."""
+    home = os.environ.get("XCERT_STATE_DIR") or os.environ.get("XDG_STATE_HOME") or "~/.local/state"
+    name = source if is_url(source) else str(Path(source).resolve())
+    return Path(home).expanduser() / "xcert" / hashlib.sha256(redact(name).encode()).hexdigest()[:16]
+
+
+@dataclass
+class TrustClient:
+    """Fetches and verifies the signed trust list; `update()` is safe to call repeatedly."""
+
+    source: str
+    root: bytes  # the pinned root (any version this verifier trusts as its anchor)
+    state_dir: Path
+
+    def __post_init__(self) -> None:
+        self.metadata_url, self.target_url = base_urls(self.source)
+        try:
+            Metadata[Root].from_bytes(self.root)
+        except Exception as e:
+            raise TrustListError(f"pinned root is not valid TUF root metadata: {e}") from e
+
+    def update(self, current: TrustList | None = None) -> TrustList:
+        """The newest trust list the metadata proves, or TrustListError (state kept as it was).
+
+        When keys.json did not change, `current` is returned with the new signature facts
+        (and its verification index kept)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fetcher = TrustFetcher()
+        try:
+            with self._locked():
+                updater = Updater(
+                    str(self.state_dir),
+                    self.metadata_url,
+                    str(self.state_dir / "targets"),
+                    self.target_url,
+                    fetcher,
+                    bootstrap=self.root,
+                )
+                updater.refresh()
+                info = updater.get_targetinfo(TARGET)
+                if info is None:
+                    raise TrustListError(f"{redact(self.source)}: the signed targets list no {TARGET}")
+                path = updater.find_cached_target(info) or updater.download_target(info)
+                signed = self._signed_by()
+                digest = info.hashes.get("sha256")
+                if current is not None and current.derived.get(TARGET) == digest:
+                    return dataclasses.replace(current, signed=signed, derived=current.derived)
+                trust = parse_trust_list(Path(path).read_bytes())
+        except (RepositoryError, DownloadError, OSError, ValueError) as e:
+            if isinstance(e, TrustListError):
+                raise
+            raise TrustListError(
+                f"trust update from {redact(self.source)} refused: {type(e).__name__}: {e}"
+            ) from e
+        finally:
+            fetcher.close()
+        trust.derived[TARGET] = digest  # the signed hash: an unchanged list is not parsed again
+        return dataclasses.replace(trust, signed=signed, derived=trust.derived)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Several workers may share one state directory: one update at a time.
+        with open(self.state_dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _signed_by(self) -> SignedBy:
+        """What the just-verified metadata in the state directory says."""
+
+        def load(name: str) -> Metadata:  # type: ignore[type-arg]
+            return Metadata.from_bytes((self.state_dir / f"{name}.json").read_bytes())
+
+        root: Root = load("root").signed
+        targets_md = load("targets")
+        snapshot: Snapshot = load("snapshot").signed
+        timestamp: Timestamp = load("timestamp").signed
+        targets: Targets = targets_md.signed
+        return SignedBy(
+            root_version=root.version,
+            test_root=is_test_root(root),
+            targets_version=targets.version,
+            signed_by=valid_signers(root, targets_md),
+            threshold=root.get_delegated_role(Targets.type).threshold,
+            snapshot_version=snapshot.version,
+            timestamp_version=timestamp.version,
+            expires=min(timestamp.expires, snapshot.expires, targets.expires, root.expires),
+        )
+
+
+def read_pinned_root(path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise TrustListError(f"cannot read the pinned root {path}: {e.strerror or e}") from e
+
+
+def fetch_signed(source: str, root: str | Path, state_dir: Path | None = None) -> TrustList:
+    """One verified fetch, for the CLI: the trust list at `source`, proven from `root`."""
+    client = TrustClient(source, read_pinned_root(root), state_dir or default_state_dir(source))
+    return client.update()
+
+
+def expired(trust: TrustList, now: dt.datetime) -> bool:
+    return trust.signed is not None and now >= trust.signed.expires

@@ -1,0 +1,475 @@
+"""The signed trust list, repository side: TUF roles over the registry (python-tuf).
+
+Who vouches for what (docs/trust-list-format.md):
+
+* **root** (``registry/trust/root.json``): k-of-n offline keys of the registry authority.
+  It names the keys and thresholds of every role. Older versions stay in
+  ``registry/trust/root-history/`` so a client can walk a rotation, each new root signed
+  by the threshold of the old one and of itself.
+* **targets** (``registry/trust/targets.json``): k-of-n security reviewers sign the exact
+  ``keys.json`` bytes (its length and SHA-256), in the pull request that changes them.
+  The target's ``custom.parts`` holds a digest per organization, so ``check`` can say
+  which registry file changed since the reviewers signed.
+* **snapshot** and **timestamp**: one online key of the publishing job. They are written
+  only at publication (``build.py site``), with a short expiry, so a frozen mirror shows.
+
+Key files use the same format as organizations' signing keys (xcert.keys): mode 0600,
+never overwritten; their ``org`` line names the holder (``root-1``, ``reviewer-2``…).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from securesystemslib.signer import CryptoSigner, Key, SSlibKey
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import (
+    Metadata,
+    MetaFile,
+    Role,
+    Root,
+    Signed,
+    Snapshot,
+    TargetFile,
+    Targets,
+    Timestamp,
+)
+from tuf.api.serialization.json import JSONSerializer
+
+from . import keys as xkeys
+from .model import Registry
+from .problems import Loc, Problem
+from .trust import build_trust_list, dumps
+
+TRUST_DIR = "trust"  # under the registry
+ROOT_HISTORY = "root-history"
+TARGET = "keys.json"  # the one target file: the trust list
+META_DIR = "tuf"  # on the site, beside keys.json
+NAME_FIELD = "x-xcert-name"  # who holds a key, shown on verdicts ("signed by …")
+TEST_FIELD = "x-xcert-test-only"  # set in the development root whose private keys are public
+TARGETS_DAYS = 365  # reviewers re-sign at least yearly
+ROOT_DAYS = 365
+ONLINE_DAYS = 3  # snapshot and timestamp: publish at least daily
+SANDBOX = Path(__file__).resolve().parent.parent / "sandbox"
+SANDBOX_TIMESTAMP_KEY = SANDBOX / "trust-timestamp-TEST-ONLY.key"
+_SERIALIZER = JSONSerializer(compact=False)
+
+
+class TrustRepoError(ValueError):
+    """The registry's signed trust metadata is missing, unreadable or refused."""
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def signer(key: xkeys.PrivateKey) -> CryptoSigner:
+    """A securesystemslib signer for one of our Ed25519 key files."""
+    private = Ed25519PrivateKey.from_private_bytes(bytes(key.signing_key))
+    return CryptoSigner(private, public_key(key.public_key, key.org))
+
+
+def public_key(raw: bytes, name: str) -> SSlibKey:
+    key = SSlibKey.from_crypto(Ed25519PublicKey.from_public_bytes(raw))
+    key.unrecognized_fields[NAME_FIELD] = name
+    return key
+
+
+def key_name(key: Key) -> str:
+    return str(key.unrecognized_fields.get(NAME_FIELD, key.keyid[:16]))
+
+
+# ---------------------------------------------------------------- files
+
+
+def trust_dir(registry_dir: Path) -> Path:
+    return Path(registry_dir) / TRUST_DIR
+
+
+def write_metadata(md: Metadata[Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(md.to_bytes(_SERIALIZER) + b"\n")
+
+
+def read_metadata(path: Path, kind: type[Signed]) -> Metadata[Any]:
+    try:
+        md = Metadata.from_bytes(path.read_bytes())
+    except OSError as e:
+        raise TrustRepoError(f"{path}: cannot read: {e.strerror or e}") from e
+    except Exception as e:  # python-tuf raises DeserializationError with the cause
+        raise TrustRepoError(f"{path}: not valid TUF metadata: {e}") from e
+    if not isinstance(md.signed, kind):
+        raise TrustRepoError(f"{path}: expected {kind.type} metadata, got {md.signed.type}")
+    return md
+
+
+def root_history(registry_dir: Path) -> list[bytes]:
+    """Every root version's bytes, oldest first: what clients walk through on rotation."""
+    directory = trust_dir(registry_dir)
+    older = sorted((directory / ROOT_HISTORY).glob("*.root.json"), key=lambda p: int(p.name.split(".")[0]))
+    return [p.read_bytes() for p in older] + [(directory / "root.json").read_bytes()]
+
+
+def is_test_root(root: Root) -> bool:
+    return bool(root.unrecognized_fields.get(TEST_FIELD))
+
+
+# ---------------------------------------------------------------- the key ceremony
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    root_path: Path
+    key_paths: tuple[Path, ...]
+
+
+def init_ceremony(
+    out: Path,
+    *,
+    root_keys: int = 3,
+    root_threshold: int = 2,
+    reviewers: int = 3,
+    threshold: int = 2,
+    test_only: bool = False,
+    now: dt.datetime | None = None,
+) -> Ceremony:
+    """Make every role's keys (0600, never overwritten) and the first root.json, signed."""
+    if not 1 <= root_threshold <= root_keys or not 1 <= threshold <= reviewers:
+        raise TrustRepoError("each threshold must be between 1 and its number of keys")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "-TEST-ONLY" if test_only else ""
+    names = [f"root-{i}" for i in range(1, root_keys + 1)]
+    names += [f"reviewer-{i}" for i in range(1, reviewers + 1)] + ["timestamp"]
+    paths = [out / f"trust-{name}{suffix}.key" for name in names]
+    taken = [p for p in [*paths, out / "root.json"] if p.exists()]
+    if taken:
+        raise TrustRepoError(f"refusing to overwrite {', '.join(map(str, taken))}")
+    comment = (
+        "PUBLISHED TEST-ONLY trust key of the development root: anyone can sign with it.\n"
+        "NEVER use it for a real deployment."
+        if test_only
+        else "Offline trust key: keep it off networked machines."
+    )
+    made = {name: xkeys.generate(name) for name in names}
+    for name, path in zip(names, paths, strict=True):
+        xkeys.write_private_key(path, made[name], comment)
+    root_md = new_root(
+        [made[n] for n in names if n.startswith("root-")],
+        root_threshold,
+        [made[n] for n in names if n.startswith("reviewer-")],
+        threshold,
+        made["timestamp"],
+        test_only=test_only,
+        now=now,
+    )
+    write_metadata(root_md, out / "root.json")
+    return Ceremony(out / "root.json", tuple(paths))
+
+
+def new_root(
+    root_keys: list[xkeys.PrivateKey],
+    root_threshold: int,
+    reviewer_keys: list[xkeys.PrivateKey],
+    threshold: int,
+    online_key: xkeys.PrivateKey,
+    *,
+    version: int = 1,
+    test_only: bool = False,
+    now: dt.datetime | None = None,
+    sign_with: Iterable[xkeys.PrivateKey] = (),
+) -> Metadata[Root]:
+    """A root naming these keys, signed by `root_keys` (and `sign_with`: for a rotation, the
+    old root's keys, whose threshold the client also demands)."""
+    root = Root(
+        version=version,
+        expires=(now or now_utc()) + dt.timedelta(days=ROOT_DAYS * (10 if test_only else 1)),
+        consistent_snapshot=False,
+    )
+    if test_only:
+        root.unrecognized_fields[TEST_FIELD] = True
+    for role, members, k in (
+        (Root.type, root_keys, root_threshold),
+        (Targets.type, reviewer_keys, threshold),
+        (Snapshot.type, [online_key], 1),
+        (Timestamp.type, [online_key], 1),
+    ):
+        root.roles[role] = Role([], k)
+        for member in members:
+            root.add_key(public_key(member.public_key, member.org), role)
+    md = Metadata(root)
+    for key in [*root_keys, *sign_with]:
+        md.sign(signer(key), append=True)
+    return md
+
+
+def rotate_root(registry_dir: Path, new: Metadata[Root]) -> None:
+    """Install a new root version: the current one moves to root-history/."""
+    directory = trust_dir(registry_dir)
+    current = read_metadata(directory / "root.json", Root)
+    if new.signed.version != current.signed.version + 1:
+        raise TrustRepoError(f"new root must be version {current.signed.version + 1}")
+    history = directory / ROOT_HISTORY
+    history.mkdir(exist_ok=True)
+    shutil.copyfile(directory / "root.json", history / f"{current.signed.version}.root.json")
+    write_metadata(new, directory / "root.json")
+
+
+# ---------------------------------------------------------------- what the reviewers sign
+
+
+def content_parts(trust_list: dict[str, Any]) -> dict[str, str]:
+    """A digest per organization (and one for the registry settings): where a change is."""
+
+    def digest(value: Any) -> str:
+        return hashlib.sha256(dumps(value).encode("utf-8")).hexdigest()[:16]
+
+    parts = {
+        "registry": digest({k: v for k, v in trust_list.items() if k not in ("organizations", "version")})
+    }
+    parts |= {f"organization:{o['id']}": digest(o) for o in trust_list["organizations"]}
+    return parts
+
+
+def target_for(content: bytes, parts: dict[str, str]) -> TargetFile:
+    target = TargetFile.from_data(TARGET, content, ["sha256"])
+    target.unrecognized_fields["custom"] = {"parts": parts}
+    return target
+
+
+@dataclass(frozen=True)
+class SignStatus:
+    """Where the registry's trust content stands against its signed targets."""
+
+    content: bytes
+    parts: dict[str, str]
+    targets_version: int | None  # None: nothing signed yet
+    current: bool  # the signed target is exactly this content
+    changed: tuple[str, ...]  # parts that differ from what was signed ("organization:x", …)
+    signed_by: tuple[str, ...]  # reviewers whose signatures verify over the current targets
+    threshold: int
+    expires: dt.datetime | None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def needed(self) -> int:
+        return max(0, self.threshold - len(self.signed_by)) if self.current else self.threshold
+
+    @property
+    def ok(self) -> bool:
+        return self.current and self.needed == 0 and not self.problems
+
+
+def sign_status(registry_dir: Path, reg: Registry, now: dt.datetime | None = None) -> SignStatus:
+    directory = trust_dir(registry_dir)
+    root = read_metadata(directory / "root.json", Root).signed
+    trust_list = build_trust_list(reg)
+    content = dumps(trust_list).encode("utf-8")
+    parts = content_parts(trust_list)
+    role = root.get_delegated_role(Targets.type)
+    path = directory / "targets.json"
+    if not path.exists():
+        return SignStatus(content, parts, None, False, tuple(sorted(parts)), (), role.threshold, None)
+    md = read_metadata(path, Targets)
+    signed: Targets = md.signed
+    target = signed.targets.get(TARGET)
+    current = target is not None and _matches(target, content)
+    old_parts = (target.custom or {}).get("parts", {}) if target else {}
+    changed = tuple(sorted(k for k in parts.keys() | old_parts.keys() if parts.get(k) != old_parts.get(k)))
+    if not current and not changed:
+        changed = ("registry",)  # same parts, different bytes: the format itself changed
+    signers = valid_signers(root, md)
+    problems = []
+    if signed.is_expired(now or now_utc()):
+        problems.append(f"targets expired at {signed.expires:%Y-%m-%d}: reviewers must sign again")
+    return SignStatus(
+        content,
+        parts,
+        signed.version,
+        current,
+        changed,
+        signers,
+        role.threshold,
+        signed.expires,
+        tuple(problems),
+    )
+
+
+def _matches(target: TargetFile, content: bytes) -> bool:
+    return (
+        target.length == len(content) and target.hashes.get("sha256") == hashlib.sha256(content).hexdigest()
+    )
+
+
+def valid_signers(root: Root, md: Metadata[Targets]) -> tuple[str, ...]:
+    role = root.get_delegated_role(Targets.type)
+    payload = md.signed_bytes
+    names = []
+    for keyid in role.keyids:
+        signature = md.signatures.get(keyid)
+        if signature is None:
+            continue
+        try:
+            root.get_key(keyid).verify_signature(signature, payload)
+        except Exception:  # securesystemslib raises its own UnverifiedSignatureError family
+            continue
+        names.append(key_name(root.get_key(keyid)))
+    return tuple(sorted(names))
+
+
+def sign_targets(
+    registry_dir: Path, reg: Registry, key: xkeys.PrivateKey, now: dt.datetime | None = None
+) -> SignStatus:
+    """A reviewer signs the current trust content. A content change starts a new targets
+    version with no signatures; the same content keeps the other reviewers' signatures."""
+    directory = trust_dir(registry_dir)
+    root = read_metadata(directory / "root.json", Root).signed
+    role = root.get_delegated_role(Targets.type)
+    reviewer = signer(key)
+    if reviewer.public_key.keyid not in role.keyids:
+        raise TrustRepoError(
+            f"the key of {key.org!r} (kid {key.kid.hex()}) is not a reviewer key in root.json"
+        )
+    status = sign_status(registry_dir, reg, now)
+    path = directory / "targets.json"
+    if status.current and not any("expired" in p for p in status.problems):
+        md = read_metadata(path, Targets)
+    else:
+        version = (status.targets_version or 0) + 1
+        expires = (now or now_utc()) + dt.timedelta(days=TARGETS_DAYS)
+        targets = Targets(
+            version=version, expires=expires, targets={TARGET: target_for(status.content, status.parts)}
+        )
+        md = Metadata(targets)
+    md.sign(reviewer, append=True)
+    write_metadata(md, path)
+    return sign_status(registry_dir, reg, now)
+
+
+def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = None) -> list[Problem]:
+    """`build.py check`'s view: every way the trust content is not signed enough, located at
+    the registry file that changed since the reviewers signed."""
+    directory = trust_dir(registry_dir)
+    if not (directory / "root.json").exists():
+        where = Loc(str(directory / "root.json"))
+        return [
+            Problem(
+                where,
+                "no trust root: the trust list cannot be published signed (xcert trust init)",
+                "warning",
+            )
+        ]
+    try:
+        status = sign_status(registry_dir, reg, now)
+    except TrustRepoError as e:
+        return [Problem(Loc(str(directory)), str(e))]
+    targets_loc = Loc(str(directory / "targets.json"))
+    problems = [Problem(targets_loc, p) for p in status.problems]
+    how = f"a security reviewer signs it: xcert trust sign --key FILE --registry {registry_dir}"
+    if not status.current:
+        for part in status.changed:
+            kind, _, name = part.partition(":")
+            org = reg.organizations.get(name) if kind == "organization" else None
+            loc = org.loc if org is not None else Loc(str(Path(registry_dir) / "registry.yaml"))
+            what = (
+                f"organization {name}" if org is not None or kind == "organization" else "registry settings"
+            )
+            problems.append(
+                Problem(loc, f"trust content of {what} changed since the reviewers signed targets; {how}")
+            )
+    elif status.needed:
+        problems.append(
+            Problem(
+                targets_loc,
+                f"trust content has {len(status.signed_by)} of {status.threshold} reviewer signatures"
+                f" (signed by: {', '.join(status.signed_by) or 'nobody'}); {how}",
+            )
+        )
+    return problems
+
+
+# ---------------------------------------------------------------- publication
+
+
+def publish(
+    site: Path,
+    registry_dir: Path,
+    reg: Registry,
+    online_key: xkeys.PrivateKey,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Write keys.json and the TUF metadata beside it (tuf/), or refuse without writing.
+
+    Snapshot and timestamp versions are the publication time in seconds: every publishing
+    job, on any machine, counts up without remembering anything.
+    """
+    now = now or now_utc()
+    status = sign_status(registry_dir, reg, now)
+    if not status.ok:
+        reasons = list(status.problems)
+        if not status.current:
+            reasons.append(f"trust content changed since signed ({', '.join(status.changed)})")
+        elif status.needed:
+            reasons.append(f"{len(status.signed_by)} of {status.threshold} reviewer signatures")
+        raise TrustRepoError("refusing to publish an unsigned trust list: " + "; ".join(reasons))
+    directory = trust_dir(registry_dir)
+    roots = root_history(registry_dir)
+    root = Metadata[Root].from_bytes(roots[-1]).signed
+    online = signer(online_key)
+    for role in (Snapshot.type, Timestamp.type):
+        if online.public_key.keyid not in root.get_delegated_role(role).keyids:
+            raise TrustRepoError(f"the key of {online_key.org!r} is not the {role} key in root.json")
+    targets_bytes = (directory / "targets.json").read_bytes()
+    version = int(now.timestamp())
+    expires = now + dt.timedelta(days=ONLINE_DAYS)
+    snapshot = Metadata(
+        Snapshot(
+            version=version, expires=expires, meta={"targets.json": MetaFile(status.targets_version or 1)}
+        )
+    )
+    snapshot.sign(online)
+    snapshot_bytes = snapshot.to_bytes(_SERIALIZER)
+    timestamp = Metadata(
+        Timestamp(
+            version=version,
+            expires=expires,
+            snapshot_meta=MetaFile(
+                version, len(snapshot_bytes), {"sha256": hashlib.sha256(snapshot_bytes).hexdigest()}
+            ),
+        )
+    )
+    timestamp.sign(online)
+
+    meta = Path(site) / META_DIR
+    meta.mkdir(parents=True, exist_ok=True)
+    (Path(site) / TARGET).write_bytes(status.content)
+    for number, data in enumerate(roots, start=1):
+        (meta / f"{number}.root.json").write_bytes(data)
+    (meta / "root.json").write_bytes(roots[-1])
+    (meta / "targets.json").write_bytes(targets_bytes)
+    (meta / "snapshot.json").write_bytes(snapshot_bytes)
+    (meta / "timestamp.json").write_bytes(timestamp.to_bytes(_SERIALIZER))
+    return {"root": len(roots), "targets": status.targets_version, "snapshot": version, "expires": expires}
+
+
+def verify_root_chain(roots: list[bytes]) -> None:
+    """Each root is signed by its own threshold and the previous one's (as a client checks)."""
+    previous: Metadata[Root] | None = None
+    for data in roots:
+        md = Metadata[Root].from_bytes(data)
+        for signer_root in ([previous.signed] if previous else []) + [md.signed]:
+            try:
+                signer_root.verify_delegate(Root.type, md)
+            except UnsignedMetadataError as e:
+                raise TrustRepoError(f"root version {md.signed.version}: {e}") from e
+        previous = md
