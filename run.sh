@@ -10,7 +10,8 @@ bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 python build.py site --registry registry --out site
 
-python -m http.server --bind 127.0.0.1 --directory site 8000 &
+# http.server that sends the build's pre-compressed .br/.gz copies, as production does
+python -m xcert.site.serve --bind 127.0.0.1 --directory site 8000 &
 site_pid=$!
 trap 'kill $site_pid 2>/dev/null || true' EXIT
 echo "site:   http://127.0.0.1:8000/"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import html.parser
 import io
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import brotli
 import jsonschema
 import pytest
 from conftest import FIXTURE_REGISTRY, claims, fixture_key
@@ -200,6 +202,29 @@ def test_sitemap_lists_every_page(real: Path) -> None:
     pages = sorted(p.parent.relative_to(real).as_posix() for p in real.rglob("index.html"))
     for page in pages:
         assert f"<loc>http://127.0.0.1:8000/{'' if page == '.' else page + '/'}</loc>" in sitemap, page
+
+
+def test_every_page_has_its_own_meta_description(real: Path) -> None:
+    found = {}
+    for page in sorted(real.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        descriptions = re.findall(r'<meta name="description" content="([^"]*)">', text)
+        assert len(descriptions) == 1 and len(descriptions[0]) > 10, page
+        assert "xcert" not in descriptions[0], page  # no token left unfilled
+        found[page.relative_to(real).as_posix()] = html.unescape(descriptions[0])
+    cert = found["certificates/elderly-care/index.html"]
+    assert cert.startswith("老年照护职业技能等级证书（初级、中级、高级）") and "北京中福长者" in cert
+    assert "长沙民政职业技术学院（湖南省长沙市）" in found["colleges/43/changsha-social-work/index.html"]
+    entity = [d for p, d in found.items() if p.count("/") >= 3]
+    assert len(set(entity)) == len(entity)  # every registry page says what it alone holds
+
+
+def test_text_files_ship_precompressed(real: Path) -> None:
+    for path in ("index.html", "certificates/elderly-care/index.html", "data/registry.json", "keys.json"):
+        raw = (real / path).read_bytes()
+        assert gzip.decompress((real / f"{path}.gz").read_bytes()) == raw, path
+        assert brotli.decompress((real / f"{path}.br").read_bytes()) == raw, path
+    assert list(real.glob("assets/**/*.css.br")) and list(real.glob("pagefind/*.js.br"))
 
 
 def test_token_spec_and_vectors_are_published(real: Path) -> None:

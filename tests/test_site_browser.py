@@ -7,8 +7,6 @@ test-artifacts/site/ (gitignored; CI keeps them as artifacts).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from urllib.parse import quote
 import pytest
 
 import build
+from xcert.site import serve
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +26,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "site"
 HOSTILE_REGISTRY = Path(__file__).parent / "fixtures" / "hostile-registry"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @dataclass
@@ -47,8 +41,8 @@ class Site:
 
 
 def _serve(directory: Path) -> Iterator[Site]:
-    handler = functools.partial(_Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Served as production serves it: the build's .br/.gz copies (xcert.site.serve)."""
+    server = serve.server(str(directory), quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

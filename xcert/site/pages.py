@@ -51,6 +51,7 @@ class Page:
     title: str  # plain text
     body: str  # HTML, already escaped
     nav: bool = False  # a section page in the MkDocs nav (has its own frame)
+    description: str = ""  # plain text, the page's <meta name="description">
 
     @property
     def depth(self) -> int:
@@ -219,7 +220,50 @@ def render(env: jinja2.Environment, view: View, job: Job) -> Page:
         ctx["counts"] = view.counts()
     root = "../" * job.depth
     body = env.get_template(job.template).render(v=view, reg=view.reg, root=root, title=job.title, **ctx)
-    return Page(job.path, job.title, body, job.nav)
+    return Page(job.path, job.title, body, job.nav, describe(view, job))
+
+
+NAV_DESCRIPTIONS = {
+    "": "1+X 职业技能等级证书公共注册库：证书目录、培训评价组织、等级标准、试点院校、签名公钥与证书验证。",
+    "certificates/": "全部 1+X 职业技能等级证书：领域、等级、培训评价组织、批次与状态，可筛选。",
+    "organizations/": "经批准的 1+X 培训评价组织，及其证书、所在地、签名公钥与状态。",
+    "standards/": "1+X 职业技能等级标准：每个证书各等级的工作领域、任务与技能要求。",
+    "colleges/": "各省教育厅备案的 1+X 证书试点院校与考核站点，按省份列出。",
+    "statistics/": "1+X 证书制度统计：各批次证书、各领域证书、各省试点院校与考核站点。",
+    "notices/": "1+X 证书制度的政策发布、批次公布与监督结果公告。",
+    "vectors/": "证书令牌测试向量：验证程序的实现者用来核对结果。",
+}
+
+
+def describe(view: View, job: Job) -> str:
+    """The page's meta description: what it holds, in one sentence (plain text)."""
+    ctx = dict(job.ctx)
+    if "c" in ctx:
+        c = ctx["c"]
+        levels = "、".join(LEVEL_NAMES.get(lv, (str(lv),))[0] for lv in c.levels)
+        batch = f"第 {c.batch} 批" if c.batch is not None else ""
+        return (
+            f"{c.name.zh}职业技能等级证书（{levels}），培训评价组织：{view.org(c.organization).name.zh}"
+            f"{'，' + batch if batch else ''}。状态、等级标准、试点院校与考核站点。"
+        )
+    if "o" in ctx:
+        o = ctx["o"]
+        return f"培训评价组织{o.name.zh}：证书、签名公钥、状态与来源。"
+    if "s" in ctx:
+        s = ctx["s"]
+        when = f"{s.version} 版，{s.published.isoformat()} 发布"
+        return f"{s.title.zh}（{when}）：各等级的工作领域、任务与技能要求。"
+    if "k" in ctx:
+        k = ctx["k"]
+        place = PROVINCES.get(k.province, (k.province,))[0] + (k.city or "")
+        return f"{k.name.zh}（{place}）：1+X 试点证书、等级与考核站点。"
+    if "colleges" in ctx:
+        name = PROVINCES.get(ctx["p"], (ctx["p"],))[0]
+        return f"{name}的 {len(ctx['colleges'])} 所 1+X 证书试点院校，按城市与名称排列，可筛选。"
+    if "n" in ctx:
+        n = ctx["n"]
+        return f"{n.title.zh}（{n.date.isoformat()}）"
+    return NAV_DESCRIPTIONS.get(job.path, job.title)
 
 
 def page_jobs(view: View, vectors: tuple[dict[str, str], ...] = ()) -> Iterator[Job]:

@@ -27,6 +27,7 @@ import yaml
 
 SLOT = "xcertslot7d1f"
 TITLE = "xcerttitle7d1f"
+DESC = "xcertdesc7d1f"
 SHELL_DIR = "xcertshell7d1f"
 _SLOT_P = f"<p>{SLOT}</p>"
 
@@ -53,7 +54,8 @@ def _shell_path(depth: int) -> str:
 
 def _stub(title: str, own_h1: bool = False) -> str:
     """A page that is only a slot; `own_h1` puts the title token in the h1 (nav pages)."""
-    front = yaml.safe_dump({"title": title, "hide": ["navigation", "toc"]}, allow_unicode=True)
+    meta = {"title": title, "description": DESC, "hide": ["navigation", "toc"]}
+    front = yaml.safe_dump(meta, allow_unicode=True)
     h1 = f"<h1>{TITLE}</h1>\n\n" if own_h1 else ""
     return f"---\n{front}---\n\n{h1}{SLOT}\n"
 
@@ -61,15 +63,15 @@ def _stub(title: str, own_h1: bool = False) -> str:
 class Frame:
     """One rendered MkDocs page, cut at the slot, title and URL tokens."""
 
-    _TOKEN = re.compile(f"({TITLE}|{SLOT}|{SHELL_DIR}(?:/x)*/)")
+    _TOKEN = re.compile(f"({TITLE}|{DESC}|{SLOT}|{SHELL_DIR}(?:/x)*/)")
 
     def __init__(self, page_html: str) -> None:
         if page_html.count(_SLOT_P) != 1:
             raise ThemeError("MkDocs output does not hold exactly one content slot")
         self._pieces = self._TOKEN.split(page_html.replace(_SLOT_P, SLOT))
 
-    def render(self, body: str, path: str, title: str | None = None) -> str:
-        """`body` is trusted HTML (autoescaped by Jinja2); `title` is plain text."""
+    def render(self, body: str, path: str, title: str | None = None, description: str = "") -> str:
+        """`body` is trusted HTML (autoescaped by Jinja2); `title` and `description` are plain text."""
         out = []
         for i, piece in enumerate(self._pieces):
             if i % 2 == 0:
@@ -78,6 +80,8 @@ class Frame:
                 out.append(body)
             elif piece == TITLE:
                 out.append(html.escape(title or ""))
+            elif piece == DESC:
+                out.append(html.escape(description or title or ""))
             else:
                 out.append(path)
         return "".join(out)
@@ -121,6 +125,9 @@ def run_mkdocs(
     # Material's templates print site_name without escaping.
     config["site_name"] = html.escape(site_name)
     config["site_url"] = site_url.rstrip("/") + "/"
+    # the meta description of pages that give none (hand-written pages set their own)
+    fallback = f"{site_name}：证书、组织、标准与试点院校的公开登记，以及证书验证。"
+    config["site_description"] = html.escape(fallback)
     config["theme"]["custom_dir"] = str(src / "overrides")  # the bilingual 404 page
     config["docs_dir"] = str(docs)
     config["site_dir"] = str(site_dir)
