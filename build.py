@@ -7,15 +7,18 @@ python build.py [site] [--registry DIR] [--out DIR] [--site-url URL] [--verify-u
 python build.py check [--registry DIR] [--format text|github]
 python build.py diff BASE [HEAD]                       semantic change summary
 python build.py schema [--check]                       write (or check) schema/*.schema.json
+python build.py import certificates|pilots|sites FILE --source S --date D [--batch N] [--map M] [--dry-run]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from xcert.load import load_registry
 from xcert.schema import URL
@@ -70,6 +73,32 @@ def schema(check_only: bool) -> int:
     return schema_main(check_only)
 
 
+def add_import_parser(sub: Any) -> None:
+    p = sub.add_parser("import", help="add an official list (CSV or XLSX) to the registry")
+    p.add_argument("kind", choices=("certificates", "pilots", "sites"), help="the list's shape")
+    p.add_argument("list", type=Path, help="the list file (.csv or .xlsx)")
+    p.add_argument("--source", required=True, help="document title and number, written to sources:")
+    p.add_argument("--date", required=True, type=iso_day, help="announcement day YYYY-MM-DD (status/since)")
+    p.add_argument("--batch", type=int, help="batch number (a certificates list needs it)")
+    p.add_argument("--map", type=Path, help="mapping file: header, columns, ids and facts the list lacks")
+    p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry directory")
+    p.add_argument("--dry-run", action="store_true", help="print the semantic diff (Markdown), write nothing")
+
+
+def iso_day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date YYYY-MM-DD") from None
+
+
+def import_list(args: argparse.Namespace) -> int:
+    from xcert.importer import main as import_main
+
+    options = {k: getattr(args, k) for k in ("source", "date", "batch", "dry_run")}
+    return import_main(args.registry, args.list, args.kind, mapping_path=args.map, **options)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
@@ -97,6 +126,7 @@ def make_parser() -> argparse.ArgumentParser:
     p_diff = sub.add_parser("diff", help="summarise what a change does to the registry (Markdown)")
     p_diff.add_argument("base", help="git ref or registry directory")
     p_diff.add_argument("head", nargs="?", help="git ref or directory (default: work tree)")
+    add_import_parser(sub)
     p_schema = sub.add_parser("schema", help="write the JSON Schema files in schema/ from the model")
     p_schema.add_argument("--check", action="store_true", help="only report stale files (exit 1)")
     return parser
@@ -114,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         return diff(args.base, args.head)
     if args.command == "schema":
         return schema(args.check)
+    if args.command == "import":
+        return import_list(args)
     return site(args.registry, args.out, args.site_url, args.verify_url, args.timestamp_key)
 
 

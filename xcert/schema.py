@@ -462,19 +462,35 @@ SITE = Obj(
     rules=[_ordered("since", "ended")],
 )
 
+
+def _site_only(m: YMap, prefix: str, out: Problems) -> None:
+    """An assessment site that is not a college pilots nothing and has no school code."""
+    if m.get("kind") == "考核站点":
+        for key in ("pilots", "code"):
+            if key in m:
+                out.error(m.key_loc(key), f"{prefix}{key}: a 考核站点 (not a college) has no {key}")
+
+
 COLLEGE = Obj(
     {
         "id": F(Slug("Permanent id, unique across the registry"), True),
         "code": F(Text("10-digit school code (学校标识码), quoted", check_fn=codes.school_code_problem)),
         "name": F(_lang_text("College name"), True),
         "city": F(Text("City")),
-        "kind": F(Text("Kind", enum=("高职", "中职", "职业本科", "应用型本科", "开放大学")), True),
+        "kind": F(
+            Text(
+                "Kind; 考核站点 = an assessment site that is not a pilot college",
+                enum=("高职", "中职", "职业本科", "应用型本科", "开放大学", "考核站点"),
+            ),
+            True,
+        ),
         "pilots": F(ListOf(PILOT, "Certificates piloted (试点)")),
         "sites": F(ListOf(SITE, "Assessment sites hosted (考核站点)")),
         "example": F(EXAMPLE),
         "sources": F(SOURCES),
     },
-    doc="A pilot college (试点院校)",
+    doc="A pilot college (试点院校), or an assessment site (考核站点) that is not a college",
+    rules=[_site_only],
 )
 
 COLLEGES = Obj(
