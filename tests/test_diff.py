@@ -4,6 +4,7 @@ sides read from directories or git refs (real repositories in temporary director
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def test_organization_status_revocation_and_field_changes(pair: tuple[Path, Path
     assert [(f.path, f.old, f.new) for f in changed.fields] == [
         ("name.en", "Test Elderly Care Organization", "Test Elderly-Care Organisation")
     ]
-    assert not changed.security
+    assert changed.security  # names are in the signed trust list: the verify page shows them
     assert (revoked.ref, revoked.note, revoked.security) == ("Y2024000002", "证书信息造假", True)
 
 
@@ -154,9 +155,9 @@ def test_certificate_withdrawn_and_changed_fields(pair: tuple[Path, Path]) -> No
     d = changes(old, new)
     assert d.kinds() == ["certificate-withdrawn", "certificate-changed"]
     assert [(f.path, f.old, f.new) for f in d.changes[1].fields] == [("credits.2", "6", "5")]
-    assert d.security == ()
+    assert d.security == d.changes[:1]  # a withdrawal changes verdicts; credits do not
     md = render_markdown(d)
-    assert "### Withdrawn or removed · 撤销或删除 (1)" in md
+    assert "### ⚠️ Security-sensitive changes · 安全敏感变更 (1)" in md and "### Changed · 修改 (1)" in md
     assert (
         "- **Certificate withdrawn**: certificate `old-care` 老年照护 on 2024-12-31 "
         "(active → withdrawn (since 2024-12-31, 退出目录))" in md
@@ -164,13 +165,61 @@ def test_certificate_withdrawn_and_changed_fields(pair: tuple[Path, Path]) -> No
     assert "  - `credits.2`: `6` → `5`" in md
 
 
-def test_certificate_owner_change_is_security_sensitive(pair: tuple[Path, Path]) -> None:
+def test_certificate_levels_change_is_security_sensitive(pair: tuple[Path, Path]) -> None:
     old, new = pair
-    edit(new, "certificates/old-care.yaml", "validity_years: 3", "validity_years: 5")
-    assert not changes(old, new).security
+    edit(new, "certificates/old-care.yaml", "credits: {1: 4, 2: 6, 3: 8}", "credits: {1: 4, 2: 6, 3: 9}")
+    assert not changes(old, new).security  # not in the trust list: no verdict depends on it
     edit(new, "certificates/logistics.yaml", "levels: [1, 2]", "levels: [1, 2, 3]")
     d = changes(old, new)
     assert [c.id for c in d.security] == ["logistics"]
+
+
+# Issue 13, item 1: each of these turned a verdict around yet was listed only under "Changed".
+VERDICT_EDITS = [
+    ("validity_years removed (a 2019 token EXPIRED → VALID)", "old-care", "validity_years: 3\n", ""),
+    ("validity_years changed", "old-care", "validity_years: 3", "validity_years: 30"),
+    (
+        "status appended: withdrawn → active",
+        "old-care",
+        "  - {status: active, since: 2019-04-10}\n",
+        "  - {status: active, since: 2019-04-10}\n  - {status: withdrawn, since: 2020-01-01}\n"
+        "  - {status: active, since: 2021-01-01}\n",
+    ),
+    ("owner changed", "logistics", "organization: logi-org", "organization: care-org"),
+    ("levels changed", "logistics", "levels: [1, 2]", "levels: [1, 2, 3]"),
+    ("name changed (shown by the verify page)", "old-care", "en: Elderly Care}", "en: Elderly Care Plus}"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "before", "after"), VERDICT_EDITS, ids=[e[0] for e in VERDICT_EDITS]
+)
+def test_verdict_changing_certificate_edits_are_security(
+    pair: tuple[Path, Path], name: str, code: str, before: str, after: str
+) -> None:
+    old, new = pair
+    edit(new, f"certificates/{code}.yaml", before, after)
+    if "owner" in name:  # the standard follows its certificate to the new owner
+        edit(new, "standards/logistics-2019.yaml", "organization: logi-org", "organization: care-org")
+    d = changes(old, new)
+    assert d.security and {c.id for c in d.security} == {code}, d.kinds()
+    md = render_markdown(d)
+    security_part = md.split("### ⚠️ Security-sensitive changes", 1)[1].split("\n### ", 1)[0]
+    assert f"certificate `{code}`" in security_part
+
+
+def test_a_trust_list_change_no_event_names_is_still_reported(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    edit(new, "certificates/old-care.yaml", "validity_years: 3", "validity_years: 4")
+    a, b = load_registry(old).registry, load_registry(new).registry
+    assert a is not None and b is not None
+    (extra,) = xdiff._mark_trust([], a, b)  # as if no event had seen the edit
+    assert (extra.kind, extra.entity, extra.id, extra.security) == (
+        "trust-list-changed",
+        "certificate",
+        "old-care",
+        True,
+    )
 
 
 def test_pilots_and_sites_per_province(pair: tuple[Path, Path]) -> None:
@@ -223,7 +272,12 @@ def test_notices_and_standards(pair: tuple[Path, Path]) -> None:
 
 def test_security_heading_comes_first_and_most_damaging_first(pair: tuple[Path, Path]) -> None:
     old, new = pair
-    edit(new, "organizations/care-org.yaml", "en: Test Elderly Care Organization", "en: Renamed")
+    edit(
+        new,
+        "organizations/care-org.yaml",
+        "website: https://care.example.org/",
+        "website: https://x.example/",
+    )
     append(new, "revocations/care-org.yaml", '  - {serial: "Y2024000002", date: 2024-06-01, reason: 造假}\n')
     edit(
         new,
@@ -257,7 +311,7 @@ def test_markdown_escapes_names_and_values() -> None:
         fields=(xdiff.FieldChange("website", "a`b", "x" * 200),),
     )
     md = render_markdown(xdiff.Diff((change,)))
-    assert r"Evil \*bold\* \@team \<b\>" in md
+    assert r"Evil \*bold\* ＠team \<b\>" in md  # GitHub mentions ignore backslashes: a full-width ＠
     assert "`` a`b ``" in md and "x" * 157 + "…" in md and "x" * 158 not in md
 
 
@@ -388,7 +442,7 @@ def test_settings_urls_are_security_sensitive(pair: tuple[Path, Path]) -> None:
     edit(new, "registry.yaml", "en: Test registry", "en: Test registry 2")
     d = changes(old, new)
     assert d.kinds() == ["settings-security", "settings-changed"]
-    assert [c.security for c in d.changes] == [True, False]
+    assert [c.security for c in d.changes] == [True, True]  # the registry's name is in the trust list too
     assert d.changes[0].to_json() == {
         "kind": "settings-security",
         "entity": "settings",
@@ -428,3 +482,36 @@ def test_a_site_suspended_is_a_change_of_its_status(pair: tuple[Path, Path]) -> 
     d = changes(old, new)
     assert d.kinds() == ["site-changed"]
     assert d.changes[0].fields == (xdiff.FieldChange("status", "active", "suspended"),)
+
+
+# Issue 13, item 10: a value that ends its code span early turned the rest into Markdown
+# (a mention of the security team, a <details> block) in the pull request's comment.
+HOSTILE = "x``@1x-registry/security <details><summary>ok</summary>`` **b** [l](https://e.example) ```"
+
+
+def test_values_cannot_break_out_of_the_pr_comment(pair: tuple[Path, Path]) -> None:
+    from markdown_it import MarkdownIt
+
+    old, new = pair
+    quoted = HOSTILE.replace("\\", "\\\\").replace('"', '\\"')
+    edit(new, "certificates/old-care.yaml", "en: Elderly Care}", f'en: "{quoted}"}}')
+    edit(new, "certificates/old-care.yaml", "zh: 老年照护,", f'zh: "老年照护{quoted}",')
+    md = render_markdown(changes(old, new))
+    html = MarkdownIt("commonmark").render(md)
+    codes = re.findall(r"<code>(.*?)</code>", html, re.DOTALL)
+    assert any(c.replace("&lt;", "<").replace("&gt;", ">") == HOSTILE for c in codes), codes  # one whole span
+    outside = re.sub(r"<code>.*?</code>", "", html, flags=re.DOTALL)
+    assert "<details>" not in outside and "<summary>" not in outside and "<strong>b" not in outside
+    assert "@1x-registry" not in outside  # no mention anywhere outside a code span
+    assert '<a href="https://e.example">' not in outside
+    assert "老年照护x``＠1x-registry/security &lt;details&gt;" in outside  # the name, shown as text
+
+
+def test_load_errors_cannot_close_their_code_block() -> None:
+    from markdown_it import MarkdownIt
+
+    from xcert.problems import Loc, Problem
+
+    side = xdiff.Side("HEAD", xdiff.LoadResult(None, (Problem(Loc("r.yaml", 1, 1), "bad\n```\n<details>"),)))
+    html = MarkdownIt("commonmark").render(xdiff._failure(side, "head"))
+    assert "<details>" not in html and "&lt;details&gt;" in html

@@ -130,7 +130,7 @@ def test_the_guide_has_every_recipe_with_snippets() -> None:
 
 def test_add_an_organization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     md = perform(tmp_path, "Add an organization", monkeypatch, capsys)
-    assert headings(md)[1:] == [f"{SECURITY} (1)", "### Added · 新增 (1)"]
+    assert headings(md)[1:] == [f"{SECURITY} (2)"]  # both enter the signed trust list
     assert items(md) == ["Key added", "Organization added"]
     assert (
         "organization `example-care` 示例养老服务有限公司 on 2026-12-01 (approved (since 2026-12-01, batch 5"
@@ -151,8 +151,7 @@ def test_add_an_organization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
 
 def test_add_a_certificate_and_its_standard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     md = perform(tmp_path, "Add a certificate and its standard", monkeypatch, capsys)
-    assert SECURITY not in md
-    assert headings(md)[1:] == ["### Added · 新增 (2)"]
+    assert headings(md)[1:] == [f"{SECURITY} (1)", "### Added · 新增 (1)"]  # the type enters the trust list
     assert items(md) == ["Certificate added", "Standard added"]
     assert "(organization example-care, levels 1, 2, 3)" in md
 
@@ -194,6 +193,6 @@ def test_file_a_provinces_pilot_colleges(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_withdraw_a_certificate_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     md = perform(tmp_path, "Withdraw a certificate type", monkeypatch, capsys)
-    assert headings(md)[1:] == ["### Withdrawn or removed · 撤销或删除 (1)"]
+    assert headings(md)[1:] == [f"{SECURITY} (1)"]  # a withdrawal changes verdicts
     assert items(md) == ["Certificate withdrawn"]
     assert "on 2028-12-31 (active → withdrawn (since 2028-12-31, 退出证书目录（示例）))" in md

@@ -1,9 +1,12 @@
 """What a change does to the registry: a structured diff of two models, and Markdown for PRs.
 
 `diff_registries` is pure and compares models, not text: reformatting a file is no change,
-and a key that turns `compromised` is one event however the YAML was edited. Changes that
-alter which certificates verify (keys, revocations, organization status, ...) are marked
-`security` so reviewers see them first.
+and a key that turns `compromised` is one event however the YAML was edited. A change is
+marked `security` (reviewers see it first, and the security-review gate requires the security
+team) when it changes the signed trust list: the one list of what can change a verdict
+(keys, revocations, organization status, a certificate type's owner, levels, status history
+and validity years, names, the registry's URLs). Whatever changes the trust list and no
+event names is still reported, as `trust-list-changed`.
 
     python build.py diff BASE [HEAD]
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import re
 import subprocess
 import sys
 import tarfile
@@ -30,6 +34,8 @@ from typing import Any
 from . import codes
 from .load import LoadResult, load_registry
 from .model import College, Key, Organization, Registry, Settings, Status, Text
+from .problems import Loc, Problem
+from .trust import build_trust_list
 
 # Events that change which certificates verify: listed first, under a warning.
 SECURITY_KINDS = (  # most damaging first: the order of the security section
@@ -48,9 +54,8 @@ SECURITY_KINDS = (  # most damaging first: the order of the security section
     "key-changed",
     "revocation-added",
     "revocation-changed",
+    "trust-list-changed",
 )
-# Fields whose change alters verification although the entity stays.
-SECURITY_FIELDS = {"organization": {"sandbox"}, "certificate": {"organization", "levels"}}
 # Compared separately (as events), never field by field; `status` only as a history
 # (a key's or a site's single `status` is an ordinary field).
 EVENT_FIELDS = {"src", "keys", "pilots", "sites", "body"}
@@ -74,13 +79,11 @@ class Change:
     province: str | None = None  # for colleges, pilots and sites
     note: str = ""  # reason, levels, state transition ...
     fields: tuple[FieldChange, ...] = ()
+    trust: bool = False  # the entity's part of the signed trust list changes with it
 
     @property
     def security(self) -> bool:
-        if self.kind in SECURITY_KINDS:
-            return True
-        sensitive = SECURITY_FIELDS.get(self.entity, set())
-        return any(f.path.split(".")[0].split("[")[0] in sensitive for f in self.fields)
+        return self.trust or self.kind in SECURITY_KINDS
 
     @property
     def ref_name(self) -> str:
@@ -90,7 +93,7 @@ class Change:
         return "serial" if self.kind.startswith("revocation") else "certificate"
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ())}
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ()) and k != "trust"}
         if self.date:
             out["date"] = self.date.isoformat()
         if self.fields:
@@ -135,7 +138,63 @@ def diff_registries(old: Registry, new: Registry) -> Diff:
     out += _entities("standard", old.standards, new.standards)
     out += _entities("notice", {n.slug: n for n in old.notices}, {n.slug: n for n in new.notices})
     out += _colleges(old.colleges, new.colleges)
-    return Diff(tuple(out))
+    return Diff(tuple(_mark_trust(out, old, new)))
+
+
+def _trust_parts(reg: Registry) -> dict[tuple[str, str], Any]:
+    """The signed trust list cut into one part per registry entity: an organization without
+    its keys, certificates and revocations (their own events), each certificate type with its
+    owner, and the registry's settings."""
+    if reg is EMPTY:
+        return {}
+    trust = build_trust_list(reg)
+    parts: dict[tuple[str, str], Any] = {("settings", "registry.yaml"): trust["registry"]}
+    for org in trust["organizations"]:
+        rest = {k: v for k, v in org.items() if k not in ("keys", "certificates", "revocations")}
+        parts["organization", org["id"]] = rest
+        for what in ("keys", "revocations"):
+            if org[what]:
+                parts[what, org["id"]] = org[what]
+        for cert in org["certificates"]:
+            parts["certificate", cert["code"]] = {**cert, "owner": org["id"]}
+    return parts
+
+
+def _touches(c: Change, old: Any, new: Any) -> bool:
+    """Whether a field-by-field change edits one of the fields where the trust-list part differs
+    (a certificate's `organization` is the part's `owner`)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return True
+    differing = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    tops = {f.path.split(".")[0].split("[")[0] for f in c.fields}
+    return bool({"owner" if t == "organization" else t for t in tops} & differing)
+
+
+# Which trust-list part each event kind speaks for.
+_PART_OF = {"key": "keys", "revocation": "revocations"}
+
+
+def _mark_trust(changes: list[Change], old: Registry, new: Registry) -> Iterator[Change]:
+    """Mark each change whose entity's trust-list part differs; report any part that differs
+    with no change to carry it, so nothing that can change a verdict goes unflagged."""
+    a, b = _trust_parts(old), _trust_parts(new)
+    changed = {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
+    carried: set[tuple[str, str]] = set()
+    for c in changes:
+        key = (_PART_OF.get(c.kind.split("-")[0], c.entity), c.id)
+        if c.kind in ("organization-added", "organization-removed"):  # with its keys and revocations
+            carried |= {(what, c.id) for what in ("keys", "revocations")}
+        if key in changed and (not c.kind.endswith("-changed") or _touches(c, a[key], b[key])):
+            carried.add(key)
+            c = dataclasses.replace(c, trust=True)
+        yield c
+    for entity, ident in sorted(changed - carried, key=lambda k: (k[0], k[1])):
+        yield Change(
+            "trust-list-changed",
+            entity if entity in ("organization", "certificate", "settings") else "organization",
+            ident,
+            note=f"its {entity} in the signed trust list changes",
+        )
 
 
 def _settings(old: Settings, new: Settings) -> Iterator[Change]:
@@ -380,6 +439,8 @@ def _added_note(obj: Any) -> str:
 # ---------------------------------------------------------------- Markdown
 
 MARKER = "<!-- xcert-registry-diff -->"  # lets a workflow find and update its own comment
+# The last line of a diff that ran to its end: the security gate clears nothing without it.
+COMPLETE = "<!-- xcert-registry-diff: complete -->"
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 LABELS = {
     "key-compromised": "KEY COMPROMISED",
@@ -480,17 +541,39 @@ def _value(v: str | None) -> str:
     return _code(v if len(v) <= 160 else v[:157] + "…")
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+_ESCAPED = re.compile(r"([\\`*_\[\]<>#|@!~&:$])")
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", text)
+
+
+def _fence(text: str, least: int) -> str:
+    """A run of backticks longer than any run inside `text` (CommonMark closes a code span
+    or fence only with a run of exactly its own length)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(least, longest + 1)
+
+
 def _code(text: str) -> str:
-    """A code span: safe for any text, and @names inside it mention nobody."""
-    text = text.replace("\n", " ")
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
+    """A code span that holds any text whole, so nothing in it is Markdown or HTML and its
+    @names mention nobody."""
+    text = _one_line(text)
+    if "`" not in text:
+        return f"`{text}`"
+    fence = _fence(text, 1)
+    return f"{fence} {text} {fence}"
 
 
 def _esc(text: str) -> str:
-    text = text.replace("\n", " ")
-    for ch in "\\`*_[]<>#|@!~":
-        text = text.replace(ch, "\\" + ch)
-    return text
+    """Plain text: every character that can start Markdown, HTML, an entity, a mention, an
+    autolink or math inline is backslash-escaped (CommonMark allows it before any ASCII
+    punctuation). Values never start a line, so line-start syntax (#, -, 1.) cannot arise."""
+    # GitHub finds @mentions in rendered text, where a backslash is gone: a full-width ＠.
+    return _ESCAPED.sub(r"\\\1", _one_line(text)).replace("\\@", "＠")
 
 
 def _truncate(text: str, limit: int = MAX_CHARS) -> str:
@@ -545,18 +628,40 @@ def archive(repo: Path, ref: str, rel: str) -> bytes | None:
 
 
 def load_archive(data: bytes | None, rel: str) -> LoadResult:
+    """Load the registry in a `git archive` tar. Only regular files are extracted: a link or
+    any other member is an error at its path (a registry holds regular files only, and a
+    pull request's `README.md -> /etc/hostname` must neither escape the temporary directory
+    nor crash the security gate's diff into an empty, passing output)."""
     if data is None:
         return LoadResult(EMPTY, ())
+    refused: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xcert-diff-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="data")
+            members = []
+            for member in tar.getmembers():
+                if member.isfile() or member.isdir():
+                    members.append(member)
+                else:
+                    refused.append(Problem(Loc(member.name), _not_regular(member)))
+            try:
+                tar.extractall(tmp, members=members, filter="data")
+            except tarfile.FilterError as e:  # a path outside the archive's root
+                return LoadResult(None, (*refused, Problem(Loc(rel), f"unsafe archive member: {e}")))
         result = load_registry(Path(tmp) / rel)
         prefix = Path(tmp).as_posix() + "/"
     problems = tuple(
         dataclasses.replace(p, loc=dataclasses.replace(p.loc, path=p.loc.path.removeprefix(prefix)))
         for p in result.problems
     )
-    return LoadResult(result.registry, problems)
+    return LoadResult(result.registry, (*refused, *problems))
+
+
+def _not_regular(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"symbolic link to '{member.linkname}': registry files must be regular files"
+    if member.islnk():
+        return f"hard link to '{member.linkname}': registry files must be regular files"
+    return "not a regular file: registry files must be regular files"
 
 
 def _toplevel(where: Path) -> Path | None:
@@ -583,12 +688,12 @@ def _failure(side: Side, which: str, limit: int = 50) -> str:
         "",
         "Files with errors are left out of the comparison.",
         "",
-        "```text",
-        *(p.format() for p in errors[:limit]),
     ]
+    body = [_one_line(p.format()) for p in errors[:limit]]
     if len(errors) > limit:
-        lines.append(f"… and {len(errors) - limit} more")
-    return "\n".join([*lines, "```", ""])
+        body.append(f"… and {len(errors) - limit} more")
+    fence = _fence("\n".join(body), 3)  # a message quoting a value cannot close the block early
+    return "\n".join([*lines, f"{fence}text", *body, fence, ""])
 
 
 DIRECTORY_OF = {"organization": "organizations", "certificate": "certificates", "standard": "standards"}
@@ -612,6 +717,10 @@ def compare(base: Side, head: Side) -> str:
 
     A file with errors does not load, so its entities would look removed (or added):
     those artefacts are left out of the summary; the errors are listed instead."""
+    return _compare(base, head) + "\n" + COMPLETE + "\n"
+
+
+def _compare(base: Side, head: Side) -> str:
     failures = [_failure(s, w) for s, w in ((base, "base"), (head, "head")) if s.result.errors]
     if base.result.registry is None or head.result.registry is None:
         body = "\n".join(
@@ -645,5 +754,5 @@ def main(base: str, head: str | None = None) -> int:
     except (ValueError, subprocess.CalledProcessError) as e:
         print(f"diff: {e}", file=sys.stderr)
         return 2
-    print(compare(*sides))
+    sys.stdout.write(compare(*sides))
     return 0 if sides[1].result.ok else 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import checks, codes, schema
+from . import checks, codes, scan, schema
 from .model import (
     Certificate,
     College,
@@ -46,7 +46,7 @@ DIRECTORIES = {
 }
 ID_FIELDS = dict(DIRECTORIES.values())
 IGNORED = {"README.md", ".gitkeep"}
-PRIVATE_KEY_MARKERS = re.compile(rb"PRIVATE KEY-----|xcert-ed25519-private-key", re.IGNORECASE)
+PRIVATE_KEY_MARKERS = scan.MARKERS
 SCHEMA_COMMENT = re.compile(r"#\s*yaml-language-server:\s*\$schema=(\S*)")
 FRONT_MATTER = re.compile(r"\A---\r?\n(.*?\r?\n)---\r?\n?(.*)\Z", re.DOTALL)
 
@@ -70,7 +70,10 @@ class LoadResult:
 def load_registry(root: Path) -> LoadResult:
     out = Problems()
     root = Path(root)
+    files = scan.walk(root, out, _display) if root.is_dir() else []  # links and special files refused
     settings_file = root / "registry.yaml"
+    if settings_file.is_symlink():
+        return LoadResult(None, tuple(out.sorted()))
     if not settings_file.is_file():
         out.error(Loc(_display(settings_file)), "registry.yaml not found: is this a registry directory?")
         return LoadResult(None, tuple(out.sorted()))
@@ -96,6 +99,7 @@ def load_registry(root: Path) -> LoadResult:
         else:
             docs[kind].append(doc)
     notices = [n for p in _files(root / "notices", ".md", out) if (n := _notice(p, out))]
+    _scan_secrets(root, files, docs["organization"], out)
 
     if settings is None:
         return LoadResult(None, tuple(out.sorted()))
@@ -119,12 +123,33 @@ def _display(path: Path) -> str:
     return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
 
 
+def _scan_secrets(root: Path, files: list[Path], orgs: list[YMap], out: Problems) -> None:
+    """Private key material in every file under the registry (scan.py): key file headers in
+    the files the loader skips, and in all files the seed of any public key listed."""
+    listed: dict[bytes, str] = {}
+    for org in orgs:
+        for key in org.get("keys", ()):
+            if isinstance(key, dict) and (raw := codes.decode_b64url(str(key.get("public_key")))):
+                listed[raw] = f"organization '{org['id']}''s key"
+    for path in files:
+        rel = path.relative_to(root).parts
+        read = rel == ("registry.yaml",) or (
+            len(rel) == 2
+            and rel[1] not in IGNORED
+            and (
+                (rel[0] in DIRECTORIES and rel[1].endswith(".yaml"))
+                or (rel[0] == "notices" and rel[1].endswith(".md"))
+            )
+        )
+        scan.scan_file(path, _display(path), listed, out, markers=not read, max_bytes=MAX_BYTES)
+
+
 def _files(directory: Path, suffix: str, out: Problems) -> list[Path]:
-    if not directory.is_dir():
+    if not directory.is_dir() or directory.is_symlink():
         return []
     found = []
     for path in sorted(directory.iterdir()):
-        if path.name in IGNORED:
+        if path.name in IGNORED or path.is_symlink():  # links: refused by scan.walk, never followed
             continue
         if path.suffix != suffix or not path.is_file():
             out.error(Loc(_display(path)), f"unexpected file: files in {directory.name}/ end in {suffix}")

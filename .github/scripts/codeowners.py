@@ -29,19 +29,22 @@ HEADER = f"""\
 #  * an organization's file and its revocations: that organization's team OR security.
 #    CODEOWNERS cannot single out the `keys` field or the status of a file; the
 #    "Security review" workflow (.github/workflows/security-review.yml) does: when the
-#    semantic diff shows key, revocation or organization-status changes it labels the
+#    semantic diff shows a change to the signed trust list (or cannot finish) it labels the
 #    pull request and fails until a security reviewer approves the head commit. It runs
-#    the base branch's code on the pull request's data, and .github/ is security-owned,
-#    so a pull request cannot switch the gate off without a security approval.
+#    the base branch's code on the pull request's data (pull_request_target);
+#  * .github/ (the workflows, the gate itself, this file's generator) and registry/trust/
+#    (the signed trust metadata) have the security team as their ONLY owner, so neither
+#    a maintainer nor a pull request can change or switch off the gate without it;
 #  * new files without their own line fall back to the directory line (maintainers), and
 #    tests/test_github.py fails until this file is regenerated.
 
 *                                  {DEVELOPERS}
-/.github/                          {SECURITY} {MAINTAINERS}
+/.github/                          {SECURITY}
 /registry/                         {MAINTAINERS}
 /registry/registry.yaml            {MAINTAINERS} {SECURITY}
 /registry/organizations/           {SECURITY}
 /registry/revocations/             {SECURITY}
+/registry/trust/                   {SECURITY}
 /sandbox/                          {SECURITY}
 /xcert/token.py                    {DEVELOPERS} {SECURITY}
 /xcert/verify.py                   {DEVELOPERS} {SECURITY}
