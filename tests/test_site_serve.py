@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,25 @@ def test_accept_encoding_parsing() -> None:
     assert serve.accepted("br;q=0, GZIP ; q=0.5") == {"gzip"}
     assert serve.accepted("br;q=x") == set()
     assert serve.accepted("") == set()
+
+
+def test_a_rewritten_file_gets_fresh_copies_and_fresh_ones_are_kept(tmp_path: Path) -> None:
+    page = tmp_path / "keys.json"
+    page.write_bytes(b'{"version": 1}' + b" " * 1000)
+    os.utime(page, ns=(10**18, 10**18))  # written well before it is compressed
+    compress.compress_site(tmp_path)
+    first = (tmp_path / "keys.json.br").stat().st_mtime_ns
+    compress.compress_site(tmp_path)  # nothing changed: nothing rewritten
+    assert (tmp_path / "keys.json.br").stat().st_mtime_ns == first
+    page.write_bytes(b'{"version": 2}' + b" " * 1000)  # a later build step rewrites the file
+    os.utime(page, ns=(first, first))  # even within the same clock tick
+    compress.compress_site(tmp_path)
+    assert gzip.decompress((tmp_path / "keys.json.gz").read_bytes()) == page.read_bytes()
+    assert brotli.decompress((tmp_path / "keys.json.br").read_bytes()) == page.read_bytes()
+    page.write_bytes(b"{}")  # now too small to compress: the old copies must go
+    compress.compress_site(tmp_path)
+    assert not list(tmp_path.glob("keys.json.*"))
+    (tmp_path / "pagefind").mkdir()
+    (tmp_path / "pagefind" / "pagefind.js").write_bytes(b"x" * 1000)
+    compress.compress_site(tmp_path, exclude=("pagefind/",))
+    assert not list(tmp_path.glob("pagefind/*.gz"))

@@ -51,12 +51,14 @@
     var status = document.getElementById("xc-search-status");
     var list = document.getElementById("xc-search-results");
     var moreButton = document.getElementById("xc-search-more");
+    var kindSelect = document.getElementById("xc-search-kind");
     var TYPES = {
       "证书": "Certificate", "培训评价组织": "Organization", "等级标准": "Standard",
       "试点院校": "College", "公告": "Notice"
     };
     var engine = null;
-    var results = [];
+    var shards = {};
+    var results = [];  // {data: …} for an exact-name hit, else a Pagefind result
     var shown = 0;
     var current = 0;
     var timer = null;
@@ -68,6 +70,41 @@
         });
       }
       return engine;
+    };
+    // Exact names (xcert/site/lookup.py): the query's first two characters name one small
+    // file of every page name starting with them; equal names first, then names that start
+    // with the query, shortest first. Compared as NFKC, lower case, without white space.
+    var normalize = function (text) {
+      return text.normalize("NFKC").toLowerCase().replace(/\s+/g, "");
+    };
+    var shardOf = function (norm) {
+      return Array.from(norm).slice(0, 2).map(function (ch) {
+        return ch.codePointAt(0).toString(16);
+      }).join("-");
+    };
+    var named = function (query, kind) {
+      var norm = normalize(query);
+      if (!norm) return Promise.resolve([]);
+      var key = shardOf(norm);
+      if (!shards[key]) {
+        shards[key] = fetch(new URL("lookup/" + key + ".json", root).href).then(function (r) {
+          return r.ok ? r.json() : [];
+        }).catch(function () { return []; });
+      }
+      return shards[key].then(function (rows) {
+        var exact = [], prefix = [];
+        rows.forEach(function (row) {
+          if (kind && row[3] !== kind) return;
+          if (row[0] === norm) exact.push(row);
+          else if (prefix.length < 10 && row[0].lastIndexOf(norm, 0) === 0) prefix.push(row);
+        });
+        return exact.concat(prefix).map(function (row) {
+          return {
+            url: root.pathname + row[2],
+            data: { url: root.pathname + row[2], meta: { title: row[1], summary: row[4] }, filters: { type: [row[3]] } }
+          };
+        });
+      });
     };
     var highlighted = function (html, into) {
       var body = new DOMParser().parseFromString("<body>" + html, "text/html").body;
@@ -108,17 +145,21 @@
       var asked = current;
       shown += batch.length;
       moreButton.hidden = true;
-      return Promise.all(batch.map(function (r) { return r.data(); })).then(function (datas) {
+      return Promise.all(batch.map(function (r) { return r.pf ? r.pf.data() : r.data; })).then(function (datas) {
         if (asked !== current) return;
-        datas.forEach(render);
+        datas.forEach(function (data, i) {
+          if (!(batch[i].pf && batch[i].seen[data.url])) render(data);  // listed by name already
+        });
         moreButton.hidden = shown >= results.length;
       });
     };
     var run = function (query) {
       var asked = ++current;
       query = query.trim();
+      var kind = kindSelect ? kindSelect.value : "";
       var url = new URL(window.location.href);
       if (query) url.searchParams.set("q", query); else url.searchParams.delete("q");
+      if (kind) url.searchParams.set("kind", kind); else url.searchParams.delete("kind");
       window.history.replaceState(null, "", url.href);
       list.textContent = "";
       moreButton.hidden = true;
@@ -126,11 +167,22 @@
       shown = 0;
       if (!query) { status.textContent = ""; return; }
       status.textContent = "搜索中… Searching…";
-      pagefind().then(function (pf) { return pf.search(query); }).then(function (found) {
+      var byName = named(query, kind);
+      var byText = pagefind().then(function (pf) {
+        return pf.search(query, kind ? { filters: { type: kind } } : {});
+      });
+      Promise.all([byName, byText]).then(function (both) {
         if (asked !== current) return;
-        results = found.results;
+        var hits = both[0];
+        var seen = {};
+        hits.forEach(function (h) { seen[h.url] = true; });
+        // Pagefind's results carry no URL until their data loads: those of the name hits
+        // are dropped as they load (see showMore), so a page is listed once.
+        results = hits.concat(both[1].results.map(function (r) { return { pf: r, seen: seen }; }));
+        var n = both[1].results.length;
         status.textContent = results.length
-          ? "找到 " + results.length + " 个结果 · " + results.length + " results"
+          ? (hits.length ? "名称相符 " + hits.length + " 个，" : "") + "全文 " + n + " 个结果 · " +
+            (hits.length ? hits.length + " by name, " : "") + n + " in full text"
           : "没有找到“" + query + "” · No results";
         return showMore();
       }).catch(function () {
@@ -146,10 +198,29 @@
       timer = setTimeout(function () { run(input.value); }, 250);
     });
     moreButton.addEventListener("click", showMore);
-    var q = new URLSearchParams(window.location.search).get("q");
+    var params = new URLSearchParams(window.location.search);
+    var q = params.get("q");
+    if (kindSelect) {
+      if (params.get("kind")) kindSelect.value = params.get("kind");
+      kindSelect.addEventListener("change", function () { if (input.value.trim()) run(input.value); });
+    }
     if (q) {
       input.value = q;
       run(q);
     }
+  }
+
+  // A table wider than a phone scrolls sideways inside the page: it takes the keyboard
+  // focus then (arrow keys scroll it), and only then (no extra Tab stop on a wide screen).
+  var tables = document.querySelectorAll(".md-typeset table");
+  var focusable = function () {
+    Array.prototype.forEach.call(tables, function (t) {
+      if (t.scrollWidth > t.clientWidth + 1) t.setAttribute("tabindex", "0");
+      else t.removeAttribute("tabindex");
+    });
+  };
+  if (tables.length) {
+    focusable();
+    window.addEventListener("resize", focusable);
   }
 })();

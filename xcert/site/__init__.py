@@ -8,9 +8,10 @@ Phases (timed on stderr; bench/build_scale.py reads them): check; MkDocs renders
 hand-written pages and the frames (theme.py); Jinja2 renders every registry page into
 its frame (pages.py), writing beside it the frameless copy that Pagefind indexes; then
 the open data, trust list and change history are written while Pagefind indexes
-(search.py); last, every text file gets pre-compressed copies (compress.py). On a big
-registry the page writers, the data writer and the compressors are forked workers
-sharing the loaded model.
+(search.py). On a big registry the page writers and the data writer are forked workers
+sharing the loaded model, and the data writer goes on to compress the pages while
+Pagefind indexes. Last, every text file not compressed yet gets its .gz and .br
+(compress.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..keys import KeyFileError, PrivateKey, read_private_key
 from ..load import load_registry
 from ..model import Registry
 from ..trust import Stamp, build_trust_list, stamp_for
-from . import compress, opendata, pages, search, theme
+from . import compress, lookup, opendata, pages, search, theme
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "site_src"
@@ -78,6 +79,8 @@ def build_site(
         if online_key is not None:
             published = tufrepo.publish(tmp / "site", registry, reg, online_key)
             print(f"  trust list signed: {published}", file=sys.stderr)
+        # last: .gz and .br beside every text file not compressed yet or changed since
+        compress.compress_site(tmp / "site")
         swap_in(tmp / "site", out, tmp / "old")
     except (tufrepo.TrustRepoError, KeyFileError) as e:
         print(f"build refused: {e}; {out} left as it was", file=sys.stderr)
@@ -158,6 +161,7 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
     shadow = work / "search"  # what Pagefind reads: the indexed part of each page only
 
     def write_pages(shard: int, shards: int) -> None:
+        records = []
         for job in jobs[shard::shards]:
             page = pages.render(env, view, job)
             frame = nav_frames[page.path] if page.nav else shells[page.depth]
@@ -166,6 +170,10 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
             title = reg.settings.name.zh if page.path == "" else page.title
             target.write_text(frame.render(page.body, page.path, title, page.description), encoding="utf-8")
             search.write_shadow(shadow, page.path, title, page.body)
+            rec = lookup.record(job, page.body)
+            if rec is not None:
+                records.append(rec)
+        lookup.write_records(work / f"lookup-{shard}.jsonl", records)
 
     def write_data() -> None:
         opendata.write_open_data(reg, stamp, site, build_trust_list(reg))
@@ -191,21 +199,21 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
         parallel([lambda: write_pages(0, 2), lambda: write_pages(1, 2)])
     else:
         write_pages(0, 1)
+    lookup.write_index(lookup.read_records(sorted(work.glob("lookup-*.jsonl"))), site)
     lap("pages")
     search.copy_indexed(site, shadow, [p.path for p in nav if p.path not in job_paths | {"search/"}])
     write_sitemap(site, reg.settings.site_url, sorted(job_paths | {p.path for p in nav}))
+
+    def data_then_compress() -> None:  # Pagefind keeps one core: the other compresses meanwhile
+        write_data()
+        compress.compress_site(site, exclude=(search.FOLDER,))
+
     if big:
-        parallel([write_data, index])
+        parallel([data_then_compress, index])
     else:
         write_data()
         index()
     lap("data+pagefind")
-    # every text file gets its .gz and .br beside it, for hosts that serve them as they are
-    if big:
-        parallel([lambda: compress.compress_site(site, 0, 2), lambda: compress.compress_site(site, 1, 2)])
-    else:
-        compress.compress_site(site)
-    lap("compress")
     return len(jobs)
 
 

@@ -32,30 +32,53 @@ def compress_file(path: Path, rel: str) -> int:
     """Write `path`.gz and `path`.br when they are smaller; return the bytes read."""
     data = path.read_bytes()
     if len(data) < MIN_BYTES:
+        for suffix in (".gz", ".br"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
         return len(data)
-    packed = gzip.compress(data, compresslevel=6, mtime=0)
-    if len(packed) < len(data):
-        Path(f"{path}.gz").write_bytes(packed)
     quality = 11 if rel.startswith(SHARED) else 5
-    packed = brotli.compress(data, quality=quality)
-    if len(packed) < len(data):
-        Path(f"{path}.br").write_bytes(packed)
+    for suffix, packed in (
+        (".gz", gzip.compress(data, compresslevel=6, mtime=0)),
+        (".br", brotli.compress(data, quality=quality)),
+    ):
+        copy = Path(f"{path}{suffix}")
+        if len(packed) < len(data):
+            copy.write_bytes(packed)
+        else:  # never leave a stale copy of an earlier version
+            copy.unlink(missing_ok=True)
     return len(data)
 
 
-def text_files(site: Path) -> list[tuple[Path, str]]:
-    """Every compressible file of the site with its path from the root, in a fixed order."""
+def fresh(path: Path) -> bool:
+    """Whether `path`'s copies exist and are newer than it (a later step may rewrite it).
+
+    Strictly newer: file times move in clock ticks, so a file rewritten in the tick its
+    copies were made in is compressed again rather than trusted.
+    """
+    try:
+        mtime = path.stat().st_mtime_ns
+        return all(Path(f"{path}{s}").stat().st_mtime_ns > mtime for s in (".gz", ".br"))
+    except FileNotFoundError:
+        return False
+
+
+def text_files(site: Path, exclude: tuple[str, ...] = ()) -> list[tuple[Path, str]]:
+    """Every compressible file of the site with its path from the root, in a fixed order;
+    folders whose path from the root (with a trailing slash) is in `exclude` are skipped."""
     out = []
     for folder, dirs, names in os.walk(site):
-        dirs.sort()
         base = Path(folder)
+        rel_base = base.relative_to(site).as_posix()
+        prefix = "" if rel_base == "." else rel_base + "/"
+        dirs[:] = sorted(d for d in dirs if f"{prefix}{d}/" not in exclude)
         for name in sorted(names):
             path = base / name
             if compressible(path):
-                out.append((path, path.relative_to(site).as_posix()))
+                out.append((path, prefix + name))
     return out
 
 
-def compress_site(site: Path, shard: int = 0, shards: int = 1) -> int:
-    """Compress every `shards`-th text file from `shard` on (so workers can split the site)."""
-    return sum(compress_file(path, rel) for path, rel in text_files(site)[shard::shards])
+def compress_site(site: Path, shard: int = 0, shards: int = 1, exclude: tuple[str, ...] = ()) -> int:
+    """Compress every `shards`-th text file from `shard` on (so workers can split the site)
+    that has no fresh copies yet; return the bytes read."""
+    todo = [(path, rel) for path, rel in text_files(site, exclude)[shard::shards] if not fresh(path)]
+    return sum(compress_file(path, rel) for path, rel in todo)

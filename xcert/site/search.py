@@ -13,6 +13,8 @@ import html
 import subprocess
 from pathlib import Path
 
+FOLDER = "pagefind/"  # the bundle's place in the site
+
 
 class SearchIndexError(RuntimeError):
     pass
