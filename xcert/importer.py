@@ -199,7 +199,7 @@ def read_mapping(path: Path | None) -> Mapping_:
     out = Problems()
     MAPPING.check(doc, "", display, getattr(doc, "pos", 0), out)
     if out.errors:
-        raise ImportFailed([(str(p.loc), p.message) for p in out.errors])
+        raise ImportFailed([(str(p.loc), p.message) for p in out.sorted() if p.severity == "error"])
     sections: dict[str, dict[str, dict[str, Any]]] = {}
     where: dict[tuple[str, str], str] = {}
     for section in ("organizations", "certificates", "colleges"):

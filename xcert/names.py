@@ -52,8 +52,13 @@ def normalise(name: str) -> str:
     """The comparison key of a name: NFKC (full-width forms to half-width, the ideographic
     space to a space), every bracket shape to (), no whitespace, ASCII letters lower-case.
     Idempotent; 有限公司 and 有限责任公司 stay different."""
-    text = unicodedata.normalize("NFKC", name).translate(_BRACKETS)
-    return _SPACE.sub("", text).lower()
+    text = name
+    for _ in range(4):  # lower() or a removed space can make a new NFKC composition
+        folded = _SPACE.sub("", unicodedata.normalize("NFKC", text).lower().translate(_BRACKETS))
+        if folded == text:
+            break
+        text = folded
+    return text
 
 
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum()}
