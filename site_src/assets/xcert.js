@@ -197,7 +197,14 @@
       clearTimeout(timer);
       timer = setTimeout(function () { run(input.value); }, 250);
     });
-    moreButton.addEventListener("click", showMore);
+    moreButton.addEventListener("click", function () {
+      var first = list.querySelectorAll(".xc-result-link").length;
+      showMore().then(function () {
+        // the button hides itself: the focus goes on to the first new result, not to <body>
+        var links = list.querySelectorAll(".xc-result-link");
+        if (links[first]) links[first].focus();
+      });
+    });
     var params = new URLSearchParams(window.location.search);
     var q = params.get("q");
     if (kindSelect) {

@@ -31,10 +31,15 @@ class Chart:
     title: str
     svg: Markup
     rows: tuple[tuple[str, int], ...] = ()  # every row, also those the SVG cuts off, as a table
+    key: str = "chart"  # the page's ids: the data table is f"xc-{key}-data"
 
 
-def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
-    """A horizontal bar chart, largest first, cut to MAX_ROWS rows."""
+def hbar(title: str, rows: list[tuple[str, int]], unit: str = "", key: str = "chart") -> Chart:
+    """A horizontal bar chart, largest first, cut to MAX_ROWS rows.
+
+    The picture's text alternative is the data table the page prints under it (every row,
+    also those cut off here): the SVG is described by that table's id.
+    """
     rows = sorted(rows, key=lambda r: (-r[1], r[0]))
     every = tuple(rows)
     cut = len(rows) - MAX_ROWS
@@ -44,7 +49,7 @@ def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
     width = LABEL_W + BAR_W + 40
     parts = [
         f'<svg class="xc-svg" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-        f'xmlns="http://www.w3.org/2000/svg">'
+        f'aria-describedby="xc-{escape(key)}-data" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (label, value) in enumerate(rows):
         y = 4 + i * ROW_H
@@ -59,7 +64,7 @@ def hbar(title: str, rows: list[tuple[str, int]], unit: str = "") -> Chart:
     parts.append("</svg>")
     if cut > 0:
         title += f"（前 {MAX_ROWS} 项，另有 {cut} 项 / top {MAX_ROWS}）"
-    return Chart(title, Markup("".join(parts)), every)  # noqa: S704 - every inserted string is escaped above
+    return Chart(title, Markup("".join(parts)), every, key)  # noqa: S704 - every inserted string is escaped above
 
 
 def all_charts(view: View) -> list[Chart]:
@@ -83,10 +88,14 @@ def all_charts(view: View) -> list[Chart]:
     field_name = {f.id: f.zh for f in reg.settings.fields}
     charts = [
         hbar(
-            "各领域证书数 Certificates per field", [(field_name.get(k, k), n) for k, n in per_field.items()]
+            "各领域证书数 Certificates per field",
+            [(field_name.get(k, k), n) for k, n in per_field.items()],
+            key="field",
         ),
         hbar(
-            "各批次证书数 Certificates per batch", [(f"第 {b} 批", n) for b, n in sorted(per_batch.items())]
+            "各批次证书数 Certificates per batch",
+            [(f"第 {b} 批", n) for b, n in sorted(per_batch.items())],
+            key="batch",
         ),
     ]
     if colleges:
@@ -94,6 +103,7 @@ def all_charts(view: View) -> list[Chart]:
             hbar(
                 "各省试点院校数 Pilot colleges per province",
                 [(PROVINCES.get(p, (p, p))[0], n) for p, n in colleges.items()],
+                key="province",
             )
         )
     if sites:
@@ -101,6 +111,7 @@ def all_charts(view: View) -> list[Chart]:
             hbar(
                 "各证书考核站点数 Active assessment sites per certificate",
                 [(reg.certificates[c].name.zh, n) for c, n in sites.items()],
+                key="sites",
             )
         )
     return charts
