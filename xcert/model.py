@@ -29,6 +29,27 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), CST)
 
 
+def add_years(instant: dt.datetime, years: int) -> dt.datetime:
+    """`instant` moved `years` years on in the China calendar (CST), the same time of day.
+
+    Validity years count on the calendar of the paper certificate: issued 2021-03-01 (China
+    time) with 3 years, it expires at 2024-03-01 00:00 China time, not on the UTC date
+    (2024-02-29 16:00Z read as 2024-02-29 in China, a day early). 29 February moves to
+    1 March in a year without it, so the last valid day is the end of February.
+    """
+    local = instant.astimezone(CST)
+    try:
+        return local.replace(year=local.year + years)
+    except ValueError:  # 29 February
+        return local.replace(year=local.year + years, month=3, day=1)
+
+
+def last_valid_day(expires_at: dt.datetime) -> dt.date:
+    """The last calendar day (China time) with some valid moment: what "有效期至 Valid until"
+    shows. A certificate expiring at 2024-03-01 00:00 China time is valid until 2024-02-29."""
+    return (expires_at - dt.timedelta(microseconds=1)).astimezone(CST).date()
+
+
 class Src(NamedTuple):
     """Where an object and each of its field values were written (packed positions)."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from nacl.signing import VerifyKey
 
-from .model import LEVEL_NAMES
+from .model import LEVEL_NAMES, add_years
 from .token import Claims, MalformedToken, decode, token_from_text, verify_signature
 from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
@@ -324,10 +324,6 @@ def _expiry(claims: Claims, cert: TrustedCertificate) -> dt.datetime | None:
     ends = []
     if claims.expires_at is not None:
         ends.append(_instant(claims.expires_at))
-    if cert.validity_years:
-        issued = _instant(claims.issued_at)
-        try:
-            ends.append(issued.replace(year=issued.year + cert.validity_years))
-        except ValueError:  # 29 February
-            ends.append(issued.replace(year=issued.year + cert.validity_years, day=28))
+    if cert.validity_years:  # years on the China calendar, not the UTC one
+        ends.append(add_years(_instant(claims.issued_at), cert.validity_years))
     return min(ends, default=None)

@@ -1,0 +1,57 @@
+"""Expiry by validity years on the China calendar (issue 13, item 8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from conftest import at
+
+from xcert.model import CST, add_years, last_valid_day
+from xcert.verify import EXPIRED, VALID, verify
+
+
+def china(day: str, hour: int = 0) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), CST)
+
+
+def test_the_reviewers_repro_is_valid_on_the_last_day(signed: Any, make_trust: Any) -> None:
+    """Issued 2021-03-01 (China time), 3 validity years: it was EXPIRED at 2024-02-29 12:00
+    China time, because the years were added to the UTC instant (2021-02-28 16:00Z)."""
+    token = signed(key=1, issued_at=at("2021-03-01", hour=0))  # old-care: validity_years 3
+    last_day = verify(token, make_trust(), china("2024-02-29", 12))
+    assert last_day.status == VALID, [c for c in last_day.checks if not c.ok]
+    assert last_day.expires_at == china("2024-03-01")
+    assert last_valid_day(last_day.expires_at) == dt.date(2024, 2, 29)  # "有效期至 Valid until"
+    assert verify(token, make_trust(), china("2024-02-29", 23) + dt.timedelta(minutes=59)).status == VALID
+    assert verify(token, make_trust(), china("2024-03-01")).status == EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("issued", "years", "expires"),
+    [
+        (china("2021-03-01"), 3, china("2024-03-01")),  # 2021-02-28 16:00Z in UTC
+        (china("2021-03-01", 7), 3, china("2024-03-01", 7)),
+        (china("2023-01-10", 12), 3, china("2026-01-10", 12)),
+        (china("2020-02-29"), 1, china("2021-03-01")),  # no 29 February: valid all of February
+        (china("2020-02-29"), 4, china("2024-02-29")),
+        (dt.datetime(2021, 2, 28, 16, tzinfo=dt.UTC), 3, china("2024-03-01")),  # any zone in
+    ],
+)
+def test_add_years_counts_on_the_china_calendar(
+    issued: dt.datetime, years: int, expires: dt.datetime
+) -> None:
+    assert add_years(issued, years) == expires
+
+
+@pytest.mark.parametrize(
+    ("expires", "last"),
+    [
+        (china("2024-03-01"), dt.date(2024, 3 - 1, 29)),  # midnight: the day before is the last
+        (china("2026-01-10", 12), dt.date(2026, 1, 10)),  # noon: valid that morning
+        (dt.datetime(2024, 2, 29, 16, tzinfo=dt.UTC), dt.date(2024, 2, 29)),  # = 03-01 00:00 China
+    ],
+)
+def test_valid_until_is_the_last_valid_day(expires: dt.datetime, last: dt.date) -> None:
+    assert last_valid_day(expires) == last
