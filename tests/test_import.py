@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -455,3 +456,65 @@ def test_province_cells() -> None:
     ]  # fmt: skip
     assert names.province_in_name("中船舰客教育科技（北京）有限公司") == "11"
     assert names.province_in_name("济南阳光大姐服务有限责任公司") is None  # a city: ask
+
+
+# ---------------------------------------------------------------- the CONTRIBUTING.md recipe
+
+GUIDE = ROOT / "CONTRIBUTING.md"
+
+
+def recipe() -> tuple[list[list[str]], dict[str, str]]:
+    """The recipe's commands and mapping files, as CONTRIBUTING.md writes them."""
+    section = (
+        GUIDE.read_text(encoding="utf-8").split("## Import an announced list\n", 1)[1].split("\n## ", 1)[0]
+    )
+    commands = [
+        shlex.split(line)
+        for block in re.findall(r"^```sh import\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+        for line in block.splitlines()
+    ]
+    files = dict(re.findall(r"^```yaml import-map=(\S+)\n(.*?)^```$", section, re.MULTILINE | re.DOTALL))
+    return commands, files
+
+
+def test_the_import_recipe_works_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands, files = recipe()
+    assert [c[:3] for c in commands] == [["python", "build.py", "import"]] * 2 + [
+        ["python", "build.py", "check"]
+    ]
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    registry = ["--registry", str(tmp_path / "registry")]
+
+    def run(command: list[str]) -> int:
+        args = [str(ROOT / a) if a.startswith("tests/") else a for a in command[2:]]
+        return build.main([*args, *registry])
+
+    assert run(commands[0]) == 0  # the dry run
+    dry = capsys.readouterr()
+    assert "**Organization added**: organization `example-logistics-center` 测试物流培训中心" in dry.out
+    assert "**Certificate added**: certificate `example-home-care-2020` 居家照护" in dry.out
+    assert not (tmp_path / "registry/organizations/example-logistics-center.yaml").exists()
+    assert run(commands[1]) == 0
+    assert capsys.readouterr().err.endswith("import ok: wrote 5 file(s)\n")
+    result = load_registry(tmp_path / "registry")
+    assert [p.format() for p in result.errors if "trust" not in p.message] == []
+    code = run(commands[2])  # check: clean, but for signatures a security reviewer adds
+    errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
+    assert code == 0 or all("sign" in line for line in errors), errors
+    assert result.registry.certificates["example-home-care-2020"].sources == (
+        "第四批职业技能等级证书名单（示例）",
+    )  # type: ignore[union-attr]
+    assert run(commands[1]) == 0  # again: nothing to do
+    assert capsys.readouterr().err.endswith("import ok: nothing written\n")
+    # without the mapping file, the list stops with located problems and writes nothing
+    without = [a for a in commands[1] if a not in ("--map", "import-map.yaml")]
+    shutil.rmtree(tmp_path / "registry")
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    assert run(without) == 1
+    expected = "batch4.xlsx:名单:R7C4: new organization '测试物流培训中心': its name does not tell its kind"
+    assert expected in capsys.readouterr().err
