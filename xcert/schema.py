@@ -16,7 +16,7 @@ from typing import Any
 
 from . import codes
 from .problems import Problems
-from .yamlsrc import YList, YMap, loc_at
+from .yamlsrc import YList, YMap, loc_at, source_text
 
 Checker = Callable[[str], str | None]
 
@@ -62,7 +62,9 @@ class Text(Type):
 
     def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, str):
-            hint = f' (quote it: "{value}")' if isinstance(value, int | float) else ""
+            hint = f' (quote it: "{source_text(value)}")' if isinstance(value, int | float) else ""
+            if isinstance(value, bool):  # true/yes/on: the spelling is not kept
+                hint = " (quote it)"
             if isinstance(value, dt.date):
                 hint = f' (quote it: "{value.isoformat()}")'
             out.error(loc_at(path, pos), f"{where}: expected a string, got {_kind(value)}{hint}")

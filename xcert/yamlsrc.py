@@ -62,6 +62,24 @@ def loc_at(path: str, pos: int) -> Loc:
     return Loc(path, pos >> _COL_BITS, pos & ((1 << _COL_BITS) - 1))
 
 
+class SourceInt(int):
+    """An integer whose YAML spelling differs from its decimal form (`0012` is octal 10):
+    a message that says "quote it" must quote what the author wrote."""
+
+    source: str
+
+
+class SourceFloat(float):
+    """A float whose YAML spelling differs from Python's (`1.50`, `1e3`)."""
+
+    source: str
+
+
+def source_text(value: Any) -> str:
+    """The text as written in the file, for a typed scalar that the registry wants as a string."""
+    return getattr(value, "source", None) or str(value)
+
+
 class YamlError(Exception):
     """A file that cannot be read as registry YAML at all."""
 
@@ -258,6 +276,10 @@ class _Builder:
         if construct is None:
             raise self.fail(event, f"YAML value {value!r} ({tag}) is not allowed")
         try:
-            return construct(ScalarNode(tag, value))
+            result = construct(ScalarNode(tag, value))
         except (ValueError, OverflowError, yaml.YAMLError) as e:
             raise self.fail(event, f"cannot read value {value!r}: {e}") from None
+        if type(result) in (int, float) and str(result) != value:  # keep the spelling: 0012, 1.50
+            result = (SourceInt if type(result) is int else SourceFloat)(result)
+            result.source = value
+        return result
