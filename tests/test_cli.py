@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import types
+from typing import Any
 from pathlib import Path
 
 import click
@@ -229,7 +230,7 @@ def test_decode_malformed(text: str) -> None:
     assert result.exit_code == 1 and "malformed:" in result.stderr and "Traceback" not in result.output
 
 
-def test_verify_exit_status_and_json(care_key: str, tmp_path: Path) -> None:
+def test_verify_exit_status_and_json(care_key: str, tmp_path: Path, signed_repo: Any) -> None:
     url = run(*issue_args(care_key)).stdout.strip()
     ok = run("verify", url, "--registry", FIXTURE)
     assert ok.exit_code == 0 and ok.stdout.startswith("VALID")
@@ -241,14 +242,18 @@ def test_verify_exit_status_and_json(care_key: str, tmp_path: Path) -> None:
     assert bad.exit_code == 1 and data["status"] == "invalid"
     assert [c["code"] for c in data["checks"] if not c["ok"]] == ["signature"] and data["claims"] is None
 
-    trust = tmp_path / "keys.json"
     from xcert import trust as trustmod
 
     reg = load_registry(FIXTURE_REGISTRY).registry
-    trust.write_text(trustmod.dumps(trustmod.build_trust_list(reg, trustmod.Stamp("t", None, "x"))))
-    assert run("verify", url, "--trust", str(trust)).exit_code == 0
-    missing = run("verify", url, "--trust", str(tmp_path / "nope.json"))
-    assert missing.exit_code == 1 and "cannot read trust list" in missing.stderr
+    site = tmp_path / "site"
+    trust = signed_repo.publish(json.loads(trustmod.trust_content(reg)), site)
+    state = ["--root", str(signed_repo.root), "--state", str(tmp_path / "state")]
+    assert run("verify", url, "--trust", str(trust), *state).exit_code == 0
+    unsigned = tmp_path / "unsigned" / "keys.json"
+    unsigned.parent.mkdir()
+    unsigned.write_bytes(trustmod.trust_content(reg))
+    refused = run("verify", url, "--trust", str(unsigned), *state)
+    assert refused.exit_code == 1 and "refused" in refused.stderr and "Traceback" not in refused.stderr
 
     malformed = run("verify", "12", "--registry", FIXTURE)
     assert malformed.exit_code == 1 and malformed.stdout.startswith("MALFORMED")
@@ -258,10 +263,11 @@ def test_verify_exit_status_and_json(care_key: str, tmp_path: Path) -> None:
 def test_serve_is_a_thin_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     fake = types.ModuleType("verify_api.serve")
-    fake.serve = lambda *args: calls.append(args)  # type: ignore[attr-defined]
+    fake.serve = lambda *args, **kwargs: calls.append((*args, kwargs))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "verify_api.serve", fake)
-    result = run("serve", "--trust", "https://1x.example.cn/keys.json", "--port", "9000", "--workers", "4")
-    assert result.exit_code == 0 and calls == [("https://1x.example.cn/keys.json", "127.0.0.1", 9000, 4)]
+    url = "https://1x.example.cn/keys.json"
+    result = run("serve", "--trust", url, "--root", "r.json", "--port", "9000", "--workers", "4")
+    assert result.exit_code == 0 and calls == [(url, "r.json", "127.0.0.1", 9000, 4, {"state_dir": None})]
 
 
 def test_serve_without_the_service(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,11 +10,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from xcert import diff as xdiff
+from xcert.keys import read_private_key
 from xcert.load import DIRECTORIES, load_registry
+from xcert.tufrepo import check_signed, sign_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "CONTRIBUTING.md"
@@ -98,12 +101,29 @@ def perform(
             apply(repo, snippet)
         result = load_registry(repo / "registry")
         assert [p.format() for p in result.problems] == [], title
+        sign_as_the_guide_says(repo / "registry", result.registry, title)
         git(repo, "add", ".")
         git(repo, "commit", "-q", "-m", title)
     monkeypatch.chdir(repo)
     capsys.readouterr()
     assert xdiff.main("HEAD~1", "HEAD") == 0
     return capsys.readouterr().out
+
+
+def sign_as_the_guide_says(registry: Path, reg: Any, title: str) -> None:
+    """ "Sign the trust content": check names the changed file; one TEST reviewer signs."""
+    problems = check_signed(registry, reg)
+    if problems:
+        assert all("changed since the reviewers signed" in p.message for p in problems), problems
+        assert all(p.loc.path.startswith(str(registry)) for p in problems)
+        sign_targets(registry, reg, read_private_key(ROOT / "sandbox" / "trust-reviewer-1-TEST-ONLY.key"))
+    assert check_signed(registry, reg) == [], title
+
+
+def test_guide_names_the_reviewer_step() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    assert "xcert trust sign --key sandbox/trust-reviewer-1-TEST-ONLY.key" in text
+    assert (ROOT / "sandbox" / "trust-reviewer-1-TEST-ONLY.key").is_file()
 
 
 def headings(md: str) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 from conftest import FIXTURE_REGISTRY
 
 from xcert import trust
+from xcert.load import load_registry
 
 
 def test_dates_become_exact_instants(trust_json) -> None:  # type: ignore[no-untyped-def]
@@ -20,11 +22,32 @@ def test_dates_become_exact_instants(trust_json) -> None:  # type: ignore[no-unt
     assert care["revocations"][0]["serial"] == "Y2020000001"
 
 
-def test_same_registry_same_bytes(registry) -> None:  # type: ignore[no-untyped-def]
-    stamp = trust.Stamp("v", None, "2024-01-01T00:00:00Z")
-    assert trust.dumps(trust.build_trust_list(registry, stamp)) == trust.dumps(
-        trust.build_trust_list(registry, stamp)
+def test_bytes_depend_only_on_security_content(tmp_path: Path) -> None:
+    """Reviewers' signatures must survive anything that cannot change a verdict: a copy of
+    the registry elsewhere, later, with a notice and a college added, gives the same bytes;
+    a key status change does not."""
+    copy = tmp_path / "registry"
+    shutil.copytree(FIXTURE_REGISTRY, copy)
+    original = trust.trust_content(load(FIXTURE_REGISTRY))
+    (copy / "notices" / "2030-01-01-later.md").write_text(
+        "---\ndate: 2030-01-01\ntitle: {zh: 以后, en: Later}\nkind: batch\nexample: true\n---\n\nLater.\n",
+        encoding="utf-8",
     )
+    assert trust.trust_content(load(copy)) == original
+    assert json.loads(original)["version"] == trust.content_version(json.loads(original))
+    care = copy / "organizations" / "care-org.yaml"
+    care.write_text(
+        care.read_text("utf-8").replace("status: active\n", "status: retired\n    retired_on: 2024-01-01\n"),
+        "utf-8",
+    )
+    changed = trust.trust_content(load(copy))
+    assert changed != original and json.loads(changed)["version"] != json.loads(original)["version"]
+
+
+def load(directory: Path):  # type: ignore[no-untyped-def]
+    result = load_registry(directory)
+    assert result.ok, [p.format() for p in result.errors]
+    return result.registry
 
 
 def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:  # type: ignore[no-untyped-def]

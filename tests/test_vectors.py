@@ -50,7 +50,9 @@ def test_the_issue_s_cases_are_covered() -> None:
     statuses = {load(p)["expected"]["status"] for p in VECTORS}
     assert statuses == {"valid", "invalid", "revoked", "expired", "malformed"}
     failing = {code for p in VECTORS for code in load(p)["expected"]["failing_checks"]}
-    assert failing == set(CHECKS), "every check code fails in at least one vector"
+    # trust.current is the verifier's own metadata going stale, not a property of a token:
+    # tests/test_tuf.py covers it
+    assert failing == set(CHECKS) - {"trust.current"}, "every check code fails in at least one vector"
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=[p.stem for p in VECTORS])

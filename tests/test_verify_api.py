@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 import cbor2
 import httpx
 import pytest
-from conftest import CST, at, claims, fixture_key
+from conftest import CST, SignedRepo, at, claims, fixture_key
 
 from verify_api.app import create_app
 from verify_api.page import Pages
@@ -209,7 +210,14 @@ class Server:
         self.log = log
         env = {**os.environ, "XCERT_POLL_SECONDS": str(poll), "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust), "--port", str(self.port)]
-        cmd += ["--workers", str(workers)]
+        cmd += [
+            "--workers",
+            str(workers),
+            "--root",
+            str(REPO.root),
+            "--state",
+            str(Path(trust).parent / "state"),
+        ]
         self._out = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         deadline = time.monotonic() + 30
@@ -255,10 +263,19 @@ class InProcess:
         self.loop.close()
 
 
-def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)  # new inode and mtime: the poller sees a new file
+# One throwaway signed repository for the module: every trust list a test serves is
+# published as keys.json with TUF metadata, and verified from this root, as in production.
+REPO = SignedRepo(Path(tempfile.mkdtemp(prefix="xcert-test-repo-")))
+
+
+def publish_signed(path: Path, data: Any) -> None:
+    """Publish `data` as a signed keys.json (+ tuf/) at `path` (a keys.json path)."""
+    REPO.publish(data, path.parent)
+
+
+def app_for(path: Path, **kwargs: Any) -> Any:
+    """The app over a published keys.json, verified from REPO's root with its own state."""
+    return create_app(str(path), root=REPO.root, state_dir=path.parent / "state", **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +286,7 @@ def rules_data(trust_json: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(rules_data: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("verify-server")
-    write_json(directory / "keys.json", rules_data)
+    publish_signed(directory / "keys.json", rules_data)
     srv = Server(directory / "keys.json", directory / "server.log")
     yield srv
     srv.stop()
@@ -408,8 +425,8 @@ def test_page_bytes_are_the_templates_own(rules_data: dict[str, Any]) -> None:
 def test_kid_collision_tries_every_key(rules_data: dict[str, Any], tmp_path: Path) -> None:
     """Two published keys share a kid (forced: the file's kid is derived, so build the list)."""
     path = tmp_path / "keys.json"
-    write_json(path, rules_data)
-    store = TrustStore(str(path))
+    publish_signed(path, rules_data)
+    store = TrustStore(str(path), REPO.root, tmp_path / "state")
     trust = store.load().trust
     kid2 = kid_of(bytes(fixture_key(2).verify_key))
     impostor = next(k for k in trust.organizations["logi-org"].keys)
@@ -417,7 +434,7 @@ def test_kid_collision_tries_every_key(rules_data: dict[str, Any], tmp_path: Pat
     orgs = dict(trust.organizations)
     logi = orgs["logi-org"]
     orgs["logi-org"] = type(logi)(**{**{f: getattr(logi, f) for f in logi.__slots__}, "keys": (forced,)})
-    collided = TrustList(trust.version, None, trust.generated_at, trust.site_url, trust.verify_url, orgs)
+    collided = TrustList(trust.version, trust.site_url, trust.verify_url, orgs, signed=trust.signed)
     assert len(collided.keys_for(kid2)) == 2
     store.snapshot = Snapshot(collided, store.snapshot.loaded_at, store.snapshot.loaded_mono)  # type: ignore[union-attr]
 
@@ -637,7 +654,7 @@ def test_server_survived_the_bad_input(http: httpx.Client, server: Server) -> No
 
 
 def test_logs_hold_no_token_name_or_id_tail(rules_data: dict[str, Any], tmp_path: Path) -> None:
-    write_json(tmp_path / "keys.json", rules_data)
+    publish_signed(tmp_path / "keys.json", rules_data)
     srv = Server(tmp_path / "keys.json", tmp_path / "server.log")
     secret = {
         "holder_name": "隐私测试人",
@@ -668,7 +685,7 @@ def test_reload_keeps_serving_and_keeps_the_last_good_list(
     rules_data: dict[str, Any], tmp_path: Path
 ) -> None:
     path = tmp_path / "keys.json"
-    write_json(path, rules_data)
+    publish_signed(path, rules_data)
     srv = Server(path, tmp_path / "server.log", workers=2, poll=0.2)
     digits = to_digits(token())
 
@@ -694,15 +711,17 @@ def test_reload_keeps_serving_and_keeps_the_last_good_list(
             care["revocations"].append(
                 {"serial": "2023000000000001", "date": RECENT, "reason": "测试", "certificate": None}
             )
-            write_json(path, changed)
+            publish_signed(path, changed)
             wait_for(lambda: versions(client) == {"v2"})
             assert client.get("/api/v1/verify", params={"token": digits}).json()["status"] == REVOKED
 
-            # Garbage: the last good list stays, and /readyz and every result say so.
-            path.write_bytes(b"{not json")
+            # A garbled publication: the last good list stays, and /readyz and every result
+            # say so, without details that could carry secrets. (A garbled keys.json alone is
+            # never even fetched again: the verified copy is kept until the metadata changes.)
+            (path.parent / "tuf" / "timestamp.json").write_bytes(b"{not json")
             wait_for(lambda: all(client.get("/readyz").json()["trust"]["stale"] for _ in range(6)))
             ready = client.get("/readyz").json()
-            assert ready["ready"] is True and "not valid JSON" in ready["trust"]["last_error"]
+            assert ready["ready"] is True and "last update failed at" in ready["trust"]["last_error"]
             result = client.get("/api/v1/verify", params={"token": digits}).json()
             assert result["status"] == REVOKED and result["trust"]["version"] == "v2"
             assert result["trust"]["stale"] is True and result["trust"]["age_seconds"] >= 0
@@ -711,16 +730,16 @@ def test_reload_keeps_serving_and_keeps_the_last_good_list(
             assert "信任列表更新失败" in client.get(f"/c/{digits}").text
 
             # The original list again: fresh data, no error.
-            write_json(path, rules_data)
+            publish_signed(path, rules_data)
             wait_for(lambda: versions(client) == {"test"})
             assert not client.get("/readyz").json()["trust"]["stale"]
     finally:
         srv.stop()
-    assert "trust list reload failed" in srv.output()
+    assert "trust update failed" in srv.output()
 
 
 def test_two_workers_answer_like_one(server: Server, rules_data: dict[str, Any], tmp_path: Path) -> None:
-    write_json(tmp_path / "keys.json", rules_data)
+    publish_signed(tmp_path / "keys.json", rules_data)
     two = Server(tmp_path / "keys.json", tmp_path / "two.log", workers=2)
     tokens = [to_digits(token(**args)) for _, args, _, _ in RULES[:8]]
 
@@ -745,26 +764,28 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "cannot read trust list"),
-        (b"{not json", "not valid JSON"),
-        (b'{"format": "xcert-trust-list/1"}', "not a valid xcert-trust-list/1 trust list"),
-    ],
-    ids=["missing", "not JSON", "wrong shape"],
+    "damage",
+    ["no metadata", "tampered keys.json", "unsigned"],
 )
-def test_refuses_to_start_without_valid_trust_data(
-    tmp_path: Path, content: bytes | None, message: str
+def test_refuses_to_start_without_valid_signed_trust_data(
+    tmp_path: Path, rules_data: dict[str, Any], damage: str
 ) -> None:
     path = tmp_path / "keys.json"
-    if content is not None:
-        path.write_bytes(content)
-    cli = _run([sys.executable, "-m", "xcert.cli", "serve", "--trust", str(path), "--port", str(free_port())])
-    assert cli.returncode == 1 and message in cli.stderr and "Traceback" not in cli.stderr, cli.stderr
-    env = {"XCERT_TRUST": str(path)}
+    if damage == "no metadata":
+        path.write_text(json.dumps(rules_data), encoding="utf-8")
+    else:
+        REPO.publish(rules_data, tmp_path, reviewers=[] if damage == "unsigned" else None)
+        if damage == "tampered keys.json":
+            path.write_bytes(path.read_bytes().replace(b'"care-org"', b'"evil-org"'))
+    root, state = str(REPO.root), str(tmp_path / "state")
+    cli = _run(
+        [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(path), "--root", root, "--state", state]
+    )
+    assert cli.returncode == 1 and "trust update from" in cli.stderr and "refused" in cli.stderr, cli.stderr
+    assert "Traceback" not in cli.stderr
+    env = {"XCERT_TRUST": str(path), "XCERT_ROOT": root, "XCERT_STATE_DIR": state}
     plain = _run([sys.executable, "-m", "uvicorn", "verify_api.app:app", "--port", str(free_port())], env)
     assert plain.returncode != 0 and "verify_api: cannot start: " in plain.stderr, plain.stderr
-    assert message in plain.stderr
     assert "Traceback" not in plain.stderr
 
 
@@ -784,9 +805,10 @@ def test_plain_uvicorn_needs_xcert_trust() -> None:
 def test_plain_uvicorn_does_not_log_paths(rules_data: dict[str, Any], tmp_path: Path) -> None:
     """`uvicorn verify_api.app:app` (its own access log on by default) must not log the path."""
     path = tmp_path / "keys.json"
-    write_json(path, rules_data)
+    publish_signed(path, rules_data)
     port = free_port()
-    env = {**os.environ, "XCERT_TRUST": str(path), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "XCERT_TRUST": str(path), "XCERT_ROOT": str(REPO.root), "PYTHONUNBUFFERED": "1"}
+    env["XCERT_STATE_DIR"] = str(tmp_path / "state")
     log = (tmp_path / "uvicorn.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "verify_api.app:app", "--port", str(port)],
@@ -814,75 +836,27 @@ def test_plain_uvicorn_does_not_log_paths(rules_data: dict[str, Any], tmp_path: 
     assert "GET /c/{digits} 200" in output and digits[:30] not in output
 
 
-def test_trust_store_over_https_style_url_uses_etags_and_keeps_last_good(rules_data: dict[str, Any]) -> None:
-    """The URL source: conditional GETs (ETag), a new version swaps in, failures keep the old one."""
-    import hashlib
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    state: dict[str, Any] = {"body": json.dumps(rules_data).encode(), "status": 200, "hits": []}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            etag = '"' + hashlib.sha256(state["body"]).hexdigest()[:16] + '"'
-            state["hits"].append(self.headers.get("If-None-Match"))
-            if state["status"] != 200:
-                self.send_response(state["status"])
-                self.end_headers()
-            elif self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.end_headers()
-            else:
-                self.send_response(200)
-                self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(state["body"])))
-                self.end_headers()
-                self.wfile.write(state["body"])
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/keys.json"
-    try:
-        store = TrustStore(url)
-        assert store.load().trust.version == "test"
-        assert asyncio.run(store.refresh()) is False and state["hits"][-1] is not None  # 304
-        assert store.status()["stale"] is False and store.status()["source"] == "url"
-
-        changed = {**rules_data, "version": "v2"}
-        state["body"] = json.dumps(changed).encode()
-        assert asyncio.run(store.refresh()) is True and store.version == "v2"
-
-        state["status"] = 503
-        assert asyncio.run(store.refresh()) is False
-        status = store.status()
-        assert status["version"] == "v2" and status["stale"] is True and "HTTP 503" in status["last_error"]
-
-        state["status"], state["body"] = 200, b"<html>not json</html>"
-        assert asyncio.run(store.refresh()) is False
-        assert store.version == "v2" and "not valid JSON" in store.status()["last_error"]
-
-        state["body"] = json.dumps(changed).encode()  # the same data again: no swap, error cleared
-        assert asyncio.run(store.refresh()) is False and store.status()["stale"] is False
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def test_trust_store_file_gone_and_back_is_current_again(rules_data: dict[str, Any], tmp_path: Path) -> None:
-    path, away = tmp_path / "keys.json", tmp_path / "away.json"
-    write_json(path, rules_data)
-    store = TrustStore(str(path))
+def test_trust_store_keeps_the_last_good_state_and_recovers(
+    rules_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """Metadata gone (a broken deploy): the last good list stays in use and the failure is
+    reported without details; the same metadata back makes it current again."""
+    path = tmp_path / "site" / "keys.json"
+    path.parent.mkdir()
+    publish_signed(path, rules_data)
+    store = TrustStore(str(path), REPO.root, tmp_path / "state")
     store.load()
-    os.replace(path, away)
+    assert store.status()["stale"] is False and store.status()["signed_by"] == ["reviewer-1", "reviewer-2"]
+    os.replace(path.parent / "tuf", tmp_path / "away")
     assert asyncio.run(store.refresh()) is False
-    assert store.status()["stale"] is True and "cannot read trust list" in store.status()["last_error"]
-    os.replace(away, path)  # the very same file again (same inode and mtime)
-    assert asyncio.run(store.refresh()) is False
+    status = store.status()
+    assert status["stale"] is True and status["version"] == "test"
+    assert "last update failed at" in str(status["last_error"]) and str(tmp_path) not in str(
+        status["last_error"]
+    )
+    os.replace(tmp_path / "away", path.parent / "tuf")
+    assert asyncio.run(store.refresh()) is False  # same content: nothing new installed
     assert store.status()["stale"] is False and store.status()["last_error"] is None
-    assert store.version == "test"
 
 
 def test_access_log_goes_through_logging_when_the_host_configures_it(
@@ -897,12 +871,12 @@ def test_access_log_goes_through_logging_when_the_host_configures_it(
         def emit(self, record: logging.LogRecord) -> None:
             records.append(record)
 
-    write_json(tmp_path / "keys.json", rules_data)
+    publish_signed(tmp_path / "keys.json", rules_data)
     logger = logging.getLogger("verify_api.access")
     handler = Collect()
     logger.addHandler(handler)
     raw = token(holder_name="日志测试", id_tail="555X")
-    client = InProcess(create_app(str(tmp_path / "keys.json"), poll_seconds=0))
+    client = InProcess(app_for(tmp_path / "keys.json", poll_seconds=0))
     try:
         assert client.get(f"/c/{to_digits(raw)}").status_code == 200
         assert client.get("/api/v1/verify", params={"token": raw.hex()}).status_code == 200

@@ -25,9 +25,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_verify_api import RULES, InProcess, rules_trust, token, write_json
+from test_verify_api import RULES, InProcess, app_for, publish_signed, rules_trust, token
 
-from verify_api.app import create_app
 from xcert.token import to_digits
 
 FUZZ = settings(
@@ -42,13 +41,13 @@ VALID_TOKENS = [token(**args) for _, args, _, _ in RULES]
 @pytest.fixture(scope="module")
 def trust_file(trust_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fuzz") / "keys.json"
-    write_json(path, rules_trust(trust_json))
+    publish_signed(path, rules_trust(trust_json))
     return path
 
 
 @pytest.fixture(scope="module")
 def client(trust_file: Path) -> Iterator[InProcess]:
-    app = InProcess(create_app(str(trust_file), poll_seconds=0, log_requests=False))
+    app = InProcess(app_for(trust_file, poll_seconds=0, log_requests=False))
     yield app
     app.close()
 
@@ -169,7 +168,7 @@ def test_random_paths_and_methods(client: InProcess, path: str, method: str) -> 
 
 @pytest.fixture(scope="module")
 def api_schema(trust_file: Path) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(str(trust_file), log_requests=False))
+    return schemathesis.openapi.from_asgi("/openapi.json", app_for(trust_file, log_requests=False))
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

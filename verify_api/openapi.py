@@ -86,21 +86,40 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Trust": {
         "type": "object",
-        "description": "The trust list the result was reached with, and how fresh it is.",
-        "required": ["version", "generated_at", "loaded_at", "age_seconds", "stale", "last_error"],
+        "description": "The signed trust list the result was reached with, who vouched for it, and how "
+        "fresh it is. While `test_root` is true the whole chain rests on TEST-ONLY keys published in the "
+        "source repository: nothing verified by it is real.",
+        "required": ["version", "loaded_at", "age_seconds", "stale", "expired", "last_error"],
+        "additionalProperties": False,
         "properties": {
             "loaded": {"type": "boolean"},
             "source": {"type": "string", "enum": ["file", "url"]},
-            "version": {"type": "string"},
-            "generated_at": {"type": "string"},
+            "version": {"type": "string", "description": "Digest of the trust content (keys.json)."},
+            "root_version": {"type": "integer", "minimum": 1},
+            "test_root": {"type": "boolean", "description": "The TEST-ONLY development root is in use."},
+            "targets_version": {"type": "integer", "minimum": 1},
+            "signed_by": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The security reviewers whose signatures over keys.json verified.",
+            },
+            "threshold": {"type": "integer", "minimum": 1},
+            "snapshot_version": {"type": "integer", "minimum": 1},
+            "timestamp_version": {"type": "integer", "minimum": 1},
+            "expires": {
+                "type": "string",
+                "format": "date-time",
+                "description": "After this instant (the signed timestamp's expiry) nothing is valid.",
+            },
             "loaded_at": {"type": "string", "format": "date-time"},
             "age_seconds": {
                 "type": "integer",
                 "minimum": 0,
                 "description": "Seconds since the source was last confirmed current; grows while "
-                "reloads fail.",
+                "updates fail.",
             },
-            "stale": {"type": "boolean", "description": "The last reload failed; older data is in use."},
+            "stale": {"type": "boolean", "description": "The last update failed, or the list expired."},
+            "expired": {"type": "boolean", "description": "The signed timestamp has expired."},
             "last_error": {"type": ["string", "null"]},
             "last_error_at": {"type": ["string", "null"], "format": "date-time"},
         },

@@ -28,7 +28,9 @@ DEFAULT_REGISTRY = "registry"
 DEFAULT_ROOT = "registry/trust/root.json"
 
 
-def _trust(registry: str | None, trust: str | None, root: str | None = None) -> TrustList:
+def _trust(
+    registry: str | None, trust: str | None, root: str | None = None, state_dir: str | None = None
+) -> TrustList:
     """The trust list from --trust (a published keys.json, proven by its TUF metadata from the
     pinned --root) or --registry (default ./registry, read directly)."""
     if registry and trust:
@@ -37,7 +39,7 @@ def _trust(registry: str | None, trust: str | None, root: str | None = None) -> 
         if trust:
             from .tufclient import fetch_signed
 
-            return fetch_signed(trust, root or DEFAULT_ROOT)
+            return fetch_signed(trust, root or DEFAULT_ROOT, Path(state_dir) if state_dir else None)
         directory = Path(registry or DEFAULT_REGISTRY)
         if not (directory / "registry.yaml").is_file():
             raise click.UsageError(
@@ -93,6 +95,14 @@ trust_options = [
         metavar="FILE",
         envvar="XCERT_ROOT",
         help=f"Pinned TUF root for --trust [default: ./{DEFAULT_ROOT}, or $XCERT_ROOT].",
+    ),
+    click.option(
+        "--state",
+        "state_dir",
+        metavar="DIR",
+        envvar="XCERT_STATE_DIR",
+        help="Where verified TUF metadata is kept (rollback protection) [default: per source, "
+        "under ~/.local/state/xcert].",
     ),
 ]
 
@@ -241,6 +251,7 @@ def issue_cmd(
     registry: str | None,
     trust: str | None,
     root: str | None,
+    state_dir: str | None,
 ) -> None:
     """Sign one certificate and print its verify URL (the QR text).
 
@@ -251,7 +262,7 @@ def issue_cmd(
     if qr_out and Path(qr_out).suffix.lower() not in (".svg", ".png"):
         raise click.BadParameter("expected a file name ending in .svg or .png", param_hint="--qr")
     key = _key(key_file)
-    trust_list = _trust(registry, trust, root)
+    trust_list = _trust(registry, trust, root, state_dir)
     request = Request(certificate, level, serial, name, id_number, date, college, expires)
     try:
         issued = issue(request, key, trust_list)
@@ -320,6 +331,7 @@ def issue_batch_cmd(
     registry: str | None,
     trust: str | None,
     root: str | None,
+    state_dir: str | None,
 ) -> None:
     """Issue a whole assessment session from a CSV file.
 
@@ -330,7 +342,7 @@ def issue_batch_cmd(
     input gives the same bytes.
     """
     key = _key(key_file)
-    trust_list = _trust(registry, trust, root)
+    trust_list = _trust(registry, trust, root, state_dir)
     bars: list[Any] = []
 
     def progress(phase: str, total: int) -> Any:
@@ -465,13 +477,15 @@ def decode_cmd(text: str, as_json: bool) -> None:
 @click.argument("text", metavar="URL|TOKEN")
 @with_trust
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def verify_cmd(text: str, registry: str | None, trust: str | None, root: str | None, as_json: bool) -> None:
+def verify_cmd(
+    text: str, registry: str | None, trust: str | None, root: str | None, state_dir: str | None, as_json: bool
+) -> None:
     """Verify a certificate (URL, digits or hex) against the trust list.
 
     Prints the status (valid, invalid, revoked, expired, malformed) and every check with
     its stable code. Exit status 0 only for a valid certificate.
     """
-    result = verify(text, _trust(registry, trust, root))
+    result = verify(text, _trust(registry, trust, root, state_dir))
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:

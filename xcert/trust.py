@@ -272,8 +272,10 @@ class TrustList:
     def from_json(cls, data: Any) -> TrustList:
         try:
             return _parse(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise TrustListError(f"not a valid {FORMAT} trust list: {type(e).__name__}: {e}") from e
+        except KeyError as e:
+            raise TrustListError(f"not a valid {FORMAT} trust list: missing field {e.args[0]!r}") from e
+        except (TypeError, ValueError, AttributeError) as e:
+            raise TrustListError(f"not a valid {FORMAT} trust list: {e}") from e
 
 
 def _instant(value: Any) -> dt.datetime:

@@ -229,7 +229,7 @@ def rotate_root(registry_dir: Path, new: Metadata[Root]) -> None:
 
 
 def content_parts(trust_list: dict[str, Any]) -> dict[str, str]:
-    """A digest per organization (and one for the registry settings): where a change is."""
+    """A digest per registry file's share of the content: where a change was made."""
 
     def digest(value: Any) -> str:
         return hashlib.sha256(dumps(value).encode("utf-8")).hexdigest()[:16]
@@ -237,8 +237,28 @@ def content_parts(trust_list: dict[str, Any]) -> dict[str, str]:
     parts = {
         "registry": digest({k: v for k, v in trust_list.items() if k not in ("organizations", "version")})
     }
-    parts |= {f"organization:{o['id']}": digest(o) for o in trust_list["organizations"]}
+    for org in trust_list["organizations"]:
+        own = {k: v for k, v in org.items() if k not in ("certificates", "revocations")}
+        parts[f"organization:{org['id']}"] = digest(own)
+        parts |= {f"certificate:{c['code']}": digest(c) for c in org["certificates"]}
+        if org["revocations"]:
+            parts[f"revocations:{org['id']}"] = digest(org["revocations"])
     return parts
+
+
+def _part_loc(registry_dir: Path, reg: Registry, part: str) -> tuple[Loc, str]:
+    """The registry file (and a name for it) that holds one part of the trust content."""
+    kind, _, name = part.partition(":")
+    entry: Any = {
+        "organization": reg.organizations.get(name),
+        "certificate": reg.certificates.get(name),
+        "revocations": reg.revocations.get(name),
+    }.get(kind)
+    if entry is not None:
+        return entry.src.loc, f"{kind} {name}"
+    if kind == "registry":
+        return Loc(str(Path(registry_dir) / "registry.yaml")), "the registry settings"
+    return Loc(str(trust_dir(registry_dir) / "targets.json")), f"{kind} {name} (removed)"
 
 
 def target_for(content: bytes, parts: dict[str, str]) -> TargetFile:
@@ -380,7 +400,7 @@ def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = No
         for part in status.changed:
             kind, _, name = part.partition(":")
             org = reg.organizations.get(name) if kind == "organization" else None
-            loc = org.loc if org is not None else Loc(str(Path(registry_dir) / "registry.yaml"))
+            loc = org.src.loc if org is not None else Loc(str(Path(registry_dir) / "registry.yaml"))
             what = (
                 f"organization {name}" if org is not None or kind == "organization" else "registry settings"
             )
@@ -407,11 +427,11 @@ def publish(
     reg: Registry,
     online_key: xkeys.PrivateKey,
     now: dt.datetime | None = None,
+    previous: Path | None = None,
 ) -> dict[str, Any]:
     """Write keys.json and the TUF metadata beside it (tuf/), or refuse without writing.
 
-    Snapshot and timestamp versions are the publication time in seconds: every publishing
-    job, on any machine, counts up without remembering anything.
+    `previous` is the site this one replaces: its timestamp version is exceeded.
     """
     now = now or now_utc()
     status = sign_status(registry_dir, reg, now)
@@ -422,44 +442,88 @@ def publish(
         elif status.needed:
             reasons.append(f"{len(status.signed_by)} of {status.threshold} reviewer signatures")
         raise TrustRepoError("refusing to publish an unsigned trust list: " + "; ".join(reasons))
-    directory = trust_dir(registry_dir)
-    roots = root_history(registry_dir)
+    targets_bytes = (trust_dir(registry_dir) / "targets.json").read_bytes()
+    version = max(int(now.timestamp()), published_version(previous) + 1)
+    return publish_files(
+        site, status.content, root_history(registry_dir), targets_bytes, online_key, version, now
+    )
+
+
+def published_version(site: Path | None) -> int:
+    """The timestamp version a published site carries (0 when there is none)."""
+    path = Path(site or ".") / META_DIR / "timestamp.json"
+    if site is None or not path.is_file():
+        return 0
+    try:
+        return int(read_metadata(path, Timestamp).signed.version)
+    except TrustRepoError:
+        return 0
+
+
+def publish_files(
+    site: Path,
+    content: bytes,
+    roots: list[bytes],
+    targets_bytes: bytes,
+    online_key: xkeys.PrivateKey,
+    version: int,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Sign snapshot and timestamp with the online key and write everything a client reads.
+
+    Snapshot and timestamp versions count up with publication time (in seconds), so
+    publishing jobs on different machines never need to share a counter.
+    """
     root = Metadata[Root].from_bytes(roots[-1]).signed
     online = signer(online_key)
     for role in (Snapshot.type, Timestamp.type):
         if online.public_key.keyid not in root.get_delegated_role(role).keyids:
             raise TrustRepoError(f"the key of {online_key.org!r} is not the {role} key in root.json")
-    targets_bytes = (directory / "targets.json").read_bytes()
-    version = int(now.timestamp())
+    targets_version = Metadata[Targets].from_bytes(targets_bytes).signed.version
     expires = now + dt.timedelta(days=ONLINE_DAYS)
     snapshot = Metadata(
-        Snapshot(
-            version=version, expires=expires, meta={"targets.json": MetaFile(status.targets_version or 1)}
-        )
+        Snapshot(version=version, expires=expires, meta={"targets.json": MetaFile(targets_version)})
     )
     snapshot.sign(online)
     snapshot_bytes = snapshot.to_bytes(_SERIALIZER)
+    digest = {"sha256": hashlib.sha256(snapshot_bytes).hexdigest()}
     timestamp = Metadata(
         Timestamp(
-            version=version,
-            expires=expires,
-            snapshot_meta=MetaFile(
-                version, len(snapshot_bytes), {"sha256": hashlib.sha256(snapshot_bytes).hexdigest()}
-            ),
+            version=version, expires=expires, snapshot_meta=MetaFile(version, len(snapshot_bytes), digest)
         )
     )
     timestamp.sign(online)
 
     meta = Path(site) / META_DIR
     meta.mkdir(parents=True, exist_ok=True)
-    (Path(site) / TARGET).write_bytes(status.content)
+    (Path(site) / TARGET).write_bytes(content)
     for number, data in enumerate(roots, start=1):
         (meta / f"{number}.root.json").write_bytes(data)
     (meta / "root.json").write_bytes(roots[-1])
     (meta / "targets.json").write_bytes(targets_bytes)
     (meta / "snapshot.json").write_bytes(snapshot_bytes)
+    # timestamp last: a client polling during the write sees the old state or the new one
     (meta / "timestamp.json").write_bytes(timestamp.to_bytes(_SERIALIZER))
-    return {"root": len(roots), "targets": status.targets_version, "snapshot": version, "expires": expires}
+    return {
+        "root": len(roots),
+        "targets": targets_version,
+        "snapshot": version,
+        "expires": expires.isoformat(),
+    }
+
+
+def signed_targets(
+    content: bytes,
+    parts: dict[str, str],
+    version: int,
+    reviewers: Iterable[xkeys.PrivateKey],
+    expires: dt.datetime,
+) -> bytes:
+    """targets.json over `content`, signed by `reviewers` (the ceremony's tests and tools)."""
+    md = Metadata(Targets(version=version, expires=expires, targets={TARGET: target_for(content, parts)}))
+    for key in reviewers:
+        md.sign(signer(key), append=True)
+    return md.to_bytes(_SERIALIZER)
 
 
 def verify_root_chain(roots: list[bytes]) -> None:

@@ -161,10 +161,8 @@ OPT_INSTANT = {"type": ["string", "null"], "format": "date-time"}
 SINCE = {"type": "array", "items": _obj({"status": STR, "since": INSTANT})}
 TRUST_LIST = _obj(
     {
-        "format": {"const": "xcert-trust-list/1"},
+        "format": {"const": "xcert-trust-list/2"},
         "version": STR,
-        "commit": OPT_STR,
-        "generated_at": INSTANT,
         "registry": _obj({"name": TEXT, "site_url": STR, "verify_url": STR}),
         "organizations": {
             "type": "array",
