@@ -29,7 +29,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey
 
-from . import qr
+from . import lookalike, qr
 from .keys import PrivateKey
 from .model import LEVEL_NAMES
 from .token import Claims, id_tail, sign, url_for
@@ -99,6 +99,8 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
     level = _LEVELS.get(req.level.strip()) if isinstance(req.level, str) else req.level
     if level not in (1, 2, 3):
         problems.append(f"level: expected 1, 2 or 3 (初级, 中级, 高级), got {req.level!r}")
+    if isinstance(req.name, str) and (problem := lookalike.name_problem(req.name.strip())):
+        problems.append(f"name: {problem}")
     tail = None
     try:
         tail = id_tail(req.id_number)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import codes
+from . import codes, lookalike
 from .problems import Problems
 from .yamlsrc import YList, YMap, loc_at, source_text
 
@@ -106,7 +106,7 @@ def _text_policy(value: str, max_len: int) -> str | None:
     for ch in value:
         if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t":
             return f"contains the invisible control character U+{ord(ch):04X}"
-    return None
+    return lookalike.invisible_problem(value)  # Hangul fillers, braille blank, ...
 
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -279,9 +279,14 @@ def _is_date(v: Any) -> bool:
     return isinstance(v, dt.date) and not isinstance(v, dt.datetime)
 
 
-def _lang_text(doc: str, en_required: bool = False) -> Obj:
+def _lang_text(doc: str, en_required: bool = False, name: bool = False) -> Obj:
+    """Chinese and English text; a `name` is also held to the lookalike rules (lookalike.py)."""
+    check = lookalike.name_problem if name else None
     return Obj(
-        {"zh": F(Text("Chinese text"), True), "en": F(Text("English text"), en_required)},
+        {
+            "zh": F(Text("Chinese text", check_fn=check), True),
+            "en": F(Text("English text", check_fn=check), en_required),
+        },
         doc=doc,
     )
 
@@ -299,11 +304,19 @@ URL = Text(
 )
 
 
+BOUND = Text(
+    "How exact `since` is: not-after = the day is not public, and this date is the latest it "
+    "can be (no later than); not-before = the earliest (no earlier than). Omitted: the exact day",
+    enum=("not-after", "not-before"),
+)
+
+
 def _status_history(states: tuple[str, ...], with_batch: bool) -> ListOf:
     fields = {
         "status": F(Text("State from this date on", enum=states), True),
         "since": F(Date("First day of this state (China Standard Time)"), True),
         "reason": F(Text("Why; cite the notice")),
+        "bound": F(BOUND),
     }
     if with_batch:
         fields["batch"] = F(Int("Pilot batch number", 1, 99))
@@ -374,7 +387,7 @@ ORGANIZATION = Obj(
                 max_len=18,
             )
         ),
-        "name": F(_lang_text("Official name"), True),
+        "name": F(_lang_text("Official name", name=True), True),
         "kind": F(Text("Kind", enum=("企业", "行业协会", "研究机构", "事业单位", "民办非企业单位")), True),
         "province": F(PROVINCE, True),
         "website": F(URL),
@@ -391,7 +404,7 @@ ORGANIZATION = Obj(
 CERTIFICATE = Obj(
     {
         "code": F(Slug("Permanent code, equal to the file name"), True),
-        "name": F(_lang_text("Certificate name", en_required=True), True),
+        "name": F(_lang_text("Certificate name", en_required=True, name=True), True),
         "organization": F(Slug("Owning organization id"), True),
         "field": F(Slug("Field id from registry.yaml"), True),
         "levels": F(LEVELS, True),
@@ -448,6 +461,7 @@ PILOT = Obj(
         "certificate": F(Slug("Certificate code"), True),
         "levels": F(LEVELS, True),
         "since": F(Date("Start of the pilot"), True),
+        "bound": F(BOUND),
         "ended": F(Date("End of the pilot")),
     },
     rules=[_ordered("since", "ended")],
@@ -477,7 +491,7 @@ COLLEGE = Obj(
     {
         "id": F(Slug("Permanent id, unique across the registry"), True),
         "code": F(Text("10-digit school code (学校标识码), quoted", check_fn=codes.school_code_problem)),
-        "name": F(_lang_text("College name"), True),
+        "name": F(_lang_text("College name", name=True), True),
         "city": F(Text("City")),
         "kind": F(
             Text(
