@@ -215,8 +215,10 @@ def key_info(file: str) -> None:
 @click.option(
     "--id-number",
     required=True,
-    metavar="ID",
-    help="Holder's 18-character national ID; checked, and only its last 4 characters are signed.",
+    metavar="ID|-",
+    help="Holder's 18-character national ID; checked, and only its last 4 characters are signed. "
+    "Recommended: '-' reads it from standard input (echo … | xcert issue … --id-number -), so it "
+    "stays out of `ps` and the shell history.",
 )
 @click.option("--date", callback=_day, metavar="YYYY-MM-DD", help="Issue day [default: today, China time].")
 @click.option("--college", metavar="CODE", help="College or assessment-site code (optional).")
@@ -263,6 +265,10 @@ def issue_cmd(
         raise click.BadParameter("expected a file name ending in .svg or .png", param_hint="--qr")
     key = _key(key_file)
     trust_list = _trust(registry, trust, root, state_dir)
+    if id_number == "-":  # from standard input: not in `ps` output or the shell history
+        id_number = sys.stdin.readline().strip()
+        if not id_number:
+            raise click.BadParameter("'-' given, but standard input has no line", param_hint="--id-number")
     request = Request(certificate, level, serial, name, id_number, date, college, expires)
     try:
         issued = issue(request, key, trust_list)

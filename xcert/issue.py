@@ -118,6 +118,7 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
             expires = day_start(parse_day(req.expires, "expires"))
         except ValueError as e:
             problems.append(str(e))
+    problems += _id_leaks(req)
     if problems:
         raise IssueError(problems)
     try:
@@ -134,6 +135,44 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
         )
     except ValueError as e:
         raise IssueError([_field_message(str(e))]) from None
+
+
+def _is_national_id(text: str) -> bool:
+    try:
+        id_tail(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _id_leaks(req: Request) -> list[str]:
+    """The serial and the college are signed in full and shown on the verify page: neither may
+    be the holder's ID number or anything shaped like one (GB 11643, check character right)."""
+    problems = []
+    holder = req.id_number.strip().upper() if isinstance(req.id_number, str) else ""
+    for field_name, value in (("serial", req.serial), ("college", req.college)):
+        text = value.strip().upper() if isinstance(value, str) else ""
+        if text and (text == holder or _is_national_id(text)):
+            problems.append(
+                f"{field_name}: looks like a national ID number; the verify page shows the {field_name} "
+                "in full, so it must never hold one"
+            )
+    return problems
+
+
+def redact(message: str, req: Request) -> str:
+    """A batch row's message without the row's cell contents (every row holds an ID number):
+    each cell that appears in the message becomes `[<column> cell]`."""
+    holder = req.id_number.strip().upper() if isinstance(req.id_number, str) else ""
+    cells = [(getattr(req, c), c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS] + [(holder, "id_number")]
+    for value, column in sorted(cells, key=lambda vc: -len(str(vc[0] or ""))):
+        text = value.strip() if isinstance(value, str) else ""
+        personal = column in ("name", "id_number") or _is_national_id(text)
+        if column == "serial" and not personal and text.upper() != holder:
+            continue  # a serial is public (it is printed and signed): kept so rows can be matched
+        if text and (len(text) >= 4 or (personal and len(text) >= 2)):
+            message = message.replace(text, f"[{column} cell]")
+    return message
 
 
 def _field_message(message: str) -> str:
@@ -291,7 +330,7 @@ def _check_chunk(rows: list[tuple[int, Request]]) -> list[tuple[int, bytes | Non
             token, _ = sign_checked(make_claims(req, day), key, trust, now)  # type: ignore[arg-type]
             done.append((line, token, []))
         except IssueError as e:
-            done.append((line, None, e.problems))
+            done.append((line, None, [redact(p, req) for p in e.problems]))
     return done
 
 
@@ -319,7 +358,7 @@ def _duplicates(rows: Iterable[tuple[int, Request]]) -> list[Problem]:
         if folded in first:
             seen_line, seen = first[folded]
             what = "duplicate serial" if seen == serial else f"serial differs only in case from {seen!r}"
-            problems.append(Problem(line, f"{what} {serial!r} (first on line {seen_line})"))
+            problems.append(Problem(line, redact(f"{what} {serial!r} (first on line {seen_line})", req)))
         else:
             first[folded] = (line, serial)
     return problems
