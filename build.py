@@ -8,6 +8,7 @@ python build.py check [--registry DIR] [--format text|github]
 python build.py diff BASE [HEAD]                       semantic change summary
 python build.py schema [--check]                       write (or check) schema/*.schema.json
 python build.py import certificates|pilots|sites FILE --source S --date D [--batch N] [--map M] [--dry-run]
+                       [--date-bound not-after|not-before]
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ def add_import_parser(sub: Any) -> None:
     p.add_argument("list", type=Path, help="the list file (.csv or .xlsx)")
     p.add_argument("--source", required=True, help="document title and number, written to sources:")
     p.add_argument("--date", required=True, type=iso_day, help="announcement day YYYY-MM-DD (status/since)")
-    p.add_argument("--batch", type=int, help="batch number (a certificates list needs it)")
+    p.add_argument("--batch", type=int, help="batch number, when the document gives it")
+    p.add_argument(
+        "--date-bound",
+        choices=("not-after", "not-before"),
+        help="--date is only the latest (not-after) or earliest (not-before) the day can be",
+    )
     p.add_argument("--map", type=Path, help="mapping file: header, columns, ids and facts the list lacks")
     p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help="registry directory")
     p.add_argument("--dry-run", action="store_true", help="print the semantic diff (Markdown), write nothing")
@@ -96,6 +102,7 @@ def import_list(args: argparse.Namespace) -> int:
     from xcert.importer import main as import_main
 
     options = {k: getattr(args, k) for k in ("source", "date", "batch", "dry_run")}
+    options["bound"] = args.date_bound
     return import_main(args.registry, args.list, args.kind, mapping_path=args.map, **options)
 
 

@@ -404,8 +404,11 @@ def _show_history(history: tuple[Status, ...]) -> str:
     return "; ".join(f"{s.status} since {s.since}" for s in history)
 
 
+BOUND_WORDS = {"not-after": "no later than ", "not-before": "no earlier than "}
+
+
 def _state(entry: Status) -> str:
-    extra = [f"since {entry.since}"]
+    extra = [f"since {BOUND_WORDS.get(entry.bound or '', '')}{entry.since}"]
     if entry.batch:
         extra.append(f"batch {entry.batch}")
     if entry.reason:

@@ -305,6 +305,7 @@ class Plan:
     source: str
     date: dt.date
     batch: int | None
+    bound: str | None = None  # 'not-after': --date is the latest the list can be dated
     orgs: dict[str, NewOrg] = field(default_factory=dict)
     certs: dict[str, NewCert] = field(default_factory=dict)
     colleges: dict[str, CollegeChange] = field(default_factory=dict)
@@ -732,12 +733,16 @@ def _flow(mapping: Mapping[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def _bound(plan: Plan) -> dict[str, str]:
+    return {"bound": plan.bound} if plan.bound else {}
+
+
 def _name(zh: str, en: str | None) -> str:
     return _flow({"zh": zh, "en": en} if en else {"zh": zh})
 
 
 def org_text(o: NewOrg, plan: Plan) -> str:
-    status: dict[str, Any] = {"status": "approved", "since": plan.date}
+    status: dict[str, Any] = {"status": "approved", "since": plan.date, **_bound(plan)}
     if plan.batch is not None:
         status["batch"] = plan.batch
     return "\n".join(
@@ -767,7 +772,7 @@ def cert_text(c: NewCert, plan: Plan) -> str:
     ]
     if plan.batch is not None:
         lines.append(f"batch: {plan.batch}")
-    lines += ["status:", f"  - {_flow({'status': 'active', 'since': plan.date})}"]
+    lines += ["status:", f"  - {_flow({'status': 'active', 'since': plan.date, **_bound(plan)})}"]
     return "\n".join([*lines, "sources:", f"  - {_scalar(plan.source)}", ""])
 
 
@@ -776,6 +781,8 @@ def _records(change: CollegeChange, plan: Plan, what: str) -> list[str]:
     out = []
     for cert, levels in records.items():
         record: dict[str, Any] = {"certificate": cert, "levels": levels, "since": plan.date}
+        if what == "pilots":
+            record |= _bound(plan)
         if what == "sites":
             record["status"] = "active"
         out.append(_flow(record))
@@ -912,11 +919,13 @@ def plan_import(
     date: dt.date,
     batch: int | None = None,
     mapping: Mapping_ | None = None,
+    bound: str | None = None,
 ) -> Plan:
     """Read one list and decide what it adds; raise ImportFailed with every problem."""
     assert kind in LIST_KINDS, f"kind must be one of {LIST_KINDS}, got {kind!r}"
     mapping = mapping or Mapping_()
-    plan = Plan(kind, source, date, batch)
+    assert bound in (None, "not-after", "not-before"), f"bad bound {bound!r}"
+    plan = Plan(kind, source, date, batch, bound)
     try:
         table = tables.read_table(list_path, mapping.sheet)
         required = REQUIRED[kind]
@@ -986,6 +995,7 @@ def run_import(
     batch: int | None = None,
     mapping_path: Path | None = None,
     dry_run: bool = False,
+    bound: str | None = None,
 ) -> Outcome:
     """Plan, stage, check and (unless `dry_run`) write one import. Raises ImportFailed,
     with nothing written, on any problem."""
@@ -996,7 +1006,7 @@ def run_import(
         )
     mapping = read_mapping(mapping_path)
     plan = plan_import(
-        before.registry, list_path, kind, source=source, date=date, batch=batch, mapping=mapping
+        before.registry, list_path, kind, source=source, date=date, batch=batch, mapping=mapping, bound=bound
     )
     files = render(registry_dir, plan)
     with tempfile.TemporaryDirectory(prefix="xcert-import-") as tmp:
@@ -1065,11 +1075,9 @@ def main(
     batch: int | None,
     mapping_path: Path | None,
     dry_run: bool,
+    bound: str | None = None,
 ) -> int:
     """`build.py import`: the summary on stderr, the dry run's Markdown diff on stdout."""
-    if kind == "certificates" and batch is None:
-        print("import: a certificates list needs --batch N", file=sys.stderr)
-        return 2
     try:
         outcome = run_import(
             registry_dir,
@@ -1080,6 +1088,7 @@ def main(
             batch=batch,
             mapping_path=mapping_path,
             dry_run=dry_run,
+            bound=bound,
         )
     except ImportFailed as e:
         print("\n".join(e.lines()), file=sys.stderr)

@@ -246,7 +246,10 @@ def _text(m: YMap | None) -> Text | None:
 
 
 def _history(items: YList) -> tuple[Status, ...]:
-    return tuple(Status(s["status"], s["since"], s.get("reason"), s.get("batch"), _src(s)) for s in items)
+    return tuple(
+        Status(s["status"], s["since"], s.get("reason"), s.get("batch"), _src(s), s.get("bound"))
+        for s in items
+    )
 
 
 def _common(d: YMap) -> dict[str, Any]:
@@ -348,7 +351,14 @@ def _colleges(files: list[YMap], out: Problems) -> MappingProxyType[str, College
                 code=c.get("code"),
                 city=c.get("city"),
                 pilots=tuple(
-                    Pilot(p["certificate"], tuple(sorted(p["levels"])), p["since"], p.get("ended"), _src(p))
+                    Pilot(
+                        p["certificate"],
+                        tuple(sorted(p["levels"])),
+                        p["since"],
+                        p.get("ended"),
+                        _src(p),
+                        p.get("bound"),
+                    )
                     for p in c.get("pilots", ())
                 ),
                 sites=tuple(

@@ -85,6 +85,7 @@ class Status:
     reason: str | None = None
     batch: int | None = None
     src: Src = _src()
+    bound: str | None = None  # 'not-after' | 'not-before': `since` is a bound, not the exact day
 
 
 def status_on(history: Iterable[Status], day: dt.date) -> str | None:
@@ -185,6 +186,7 @@ class Pilot:
     since: dt.date
     ended: dt.date | None = None
     src: Src = _src()
+    bound: str | None = None  # as Status.bound
 
 
 @dataclass(frozen=True, slots=True)
