@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from pypinyin import lazy_pinyin
+from pypinyin.seg.mmseg import seg
 
 from . import codes
 
@@ -140,6 +141,23 @@ MAX_SLUG = 64
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9]+")
 
 
+def _pinyin_words(run: str) -> list[str]:
+    """Pinyin words of a run of Chinese: dictionary words of three or more characters
+    (哈尔滨, 石家庄) whole, the rest two syllables a word."""
+    words: list[str] = []
+    stretch = ""
+    for piece in [*seg.cut(run), ""]:
+        if piece and len(piece) < 3:
+            stretch += piece
+            continue
+        syllables = [s.replace("ü", "v") for s in lazy_pinyin(stretch)]
+        words += ["".join(syllables[i : i + 2]) for i in range(0, len(syllables), 2)]
+        if piece:
+            words.append("".join(lazy_pinyin(piece)).replace("ü", "v"))
+        stretch = ""
+    return words
+
+
 def slugify(text: str, max_len: int = MAX_SLUG) -> str:
     """A readable id of a-z, 0-9 and -: ASCII words as they are, Chinese as toneless pinyin
     joined two syllables a word (most words in these names have two characters:
@@ -151,8 +169,7 @@ def slugify(text: str, max_len: int = MAX_SLUG) -> str:
         if run.isascii():
             words.append(run.lower())
             continue
-        syllables = [s.replace("ü", "v") for s in lazy_pinyin(run)]
-        words += ["".join(syllables[i : i + 2]) for i in range(0, len(syllables), 2)]
+        words += _pinyin_words(run)
     slug = "-".join(w for w in (re.sub(r"[^a-z0-9]", "", w) for w in words) if w)
     if len(slug) > max_len:
         cut = slug[: max_len + 1]
