@@ -204,20 +204,22 @@ def free_port() -> int:
 class Server:
     """`xcert serve` in a subprocess on a free loopback port; its output goes to a log file."""
 
-    def __init__(self, trust: Path | str, log: Path, workers: int = 1, poll: float = 0.2) -> None:
+    def __init__(
+        self,
+        trust: Path | str,
+        log: Path,
+        workers: int = 1,
+        poll: float = 0.2,
+        root: Path | None = None,
+        state: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         env = {**os.environ, "XCERT_POLL_SECONDS": str(poll), "PYTHONUNBUFFERED": "1"}
         cmd = [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust), "--port", str(self.port)]
-        cmd += [
-            "--workers",
-            str(workers),
-            "--root",
-            str(REPO.root),
-            "--state",
-            str(Path(trust).parent / "state"),
-        ]
+        cmd += ["--workers", str(workers), "--root", str(root or REPO.root)]
+        cmd += ["--state", str(state or log.parent / "state")]
         self._out = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         deadline = time.monotonic() + 30
@@ -410,9 +412,12 @@ def test_page_bytes_are_the_templates_own(rules_data: dict[str, Any]) -> None:
     tokens += [bytes(raw), token(key=6, certificate="sandbox-cert"), "12345", "<b>x</b>", ""]
     tokens += [token(holder_name="<img src=x onerror='alert(1)'>&amp;\"", college="c-1", serial="a.b/c")]
     fresh = {"version": "v1", "loaded_at": "2026-01-01T00:00:00Z", "stale": False, "age_seconds": 0}
+    fresh |= {"expired": False, "targets_version": 3, "expires": "2026-01-04T00:00:00Z", "test_root": True}
     stale = {"version": "<v2>", "loaded_at": "2026-01-01T00:00:00Z", "stale": True, "age_seconds": 7200}
+    stale |= {"expired": False, "test_root": False}
+    expired = {**fresh, "stale": True, "expired": True, "test_root": False}
     seen = set()
-    for info in (fresh, stale, fresh):
+    for info in (fresh, stale, expired, fresh):
         for site_url in (trust.site_url, "not a url"):
             for tok in tokens:
                 result = verify(tok, trust)
@@ -892,3 +897,10 @@ def test_access_log_goes_through_logging_when_the_host_configures_it(
     ]
     for secret in ("日志测试", "555X", to_digits(raw)[:30], raw.hex()[:30], "nowhere", "123X"):
         assert not any(secret in line for line in lines), secret
+
+
+def test_valid_until_shows_the_last_valid_day(http: httpx.Client) -> None:
+    """A certificate that expires at 2030-03-01 00:00 China time is valid until 2030-02-28."""
+    raw = token(certificate="care-assist", expires_at=at("2030-03-01", hour=0))
+    page = http.get(f"/c/{to_digits(raw)}").text
+    assert "<dt>有效期至 Valid until</dt><dd>2030-02-28</dd>" in page

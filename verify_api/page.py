@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from xcert.model import CST, LEVEL_NAMES
+from xcert.model import CST, LEVEL_NAMES, last_valid_day
 from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Check, Result
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -88,7 +88,8 @@ def _css_hash(css: str) -> str:
 
 
 def _day(instant: dt.datetime | None) -> str | None:
-    return instant.astimezone(CST).date().isoformat() if instant else None
+    """The last valid day (China time) of a certificate expiring at `instant`."""
+    return last_valid_day(instant).isoformat() if instant else None
 
 
 class Pages:

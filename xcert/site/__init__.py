@@ -77,7 +77,7 @@ def build_site(
         online_key = _online_key(registry, timestamp_key)
         n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry)
         if online_key is not None:
-            published = tufrepo.publish(tmp / "site", registry, reg, online_key)
+            published = tufrepo.publish(tmp / "site", registry, reg, online_key, previous=out)
             print(f"  trust list signed: {published}", file=sys.stderr)
         # last: .gz and .br beside every text file not compressed yet or changed since
         compress.compress_site(tmp / "site")
