@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_verify_api import ROOT, Server, rules_trust, token, write_json
+from test_verify_api import ROOT, Server, publish_signed, rules_trust, token
 
 from xcert.token import to_digits
 
@@ -44,7 +44,7 @@ PAGES: list[tuple[str, str, str, list[str]]] = [
 @pytest.fixture(scope="module")
 def server(trust_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("browser")
-    write_json(directory / "keys.json", rules_trust(trust_json))
+    publish_signed(directory / "keys.json", rules_trust(trust_json))
     srv = Server(directory / "keys.json", directory / "server.log")
     yield srv
     srv.stop()
