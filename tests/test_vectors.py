@@ -86,3 +86,49 @@ def test_vector(path: Path) -> None:
     assert decoded.protected.hex() == v["protected_hex"] and decoded.kid.hex() == v["signer"]["kid"]
     assert decoded.sig_structure.hex() == v["sig_structure_hex"]
     assert decoded.signature.hex() == v["signature_hex"]
+
+
+# ---------------------------------------------------------------- signed trust list (tuf/)
+
+_tuf_spec = importlib.util.spec_from_file_location("vector_generate_tuf", HERE / "generate_tuf.py")
+assert _tuf_spec and _tuf_spec.loader
+generate_tuf = importlib.util.module_from_spec(_tuf_spec)
+_tuf_spec.loader.exec_module(generate_tuf)
+TUF_CASES = sorted(p.parent for p in (HERE / "tuf").glob("*/case.json"))
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_tuf_files_equal_the_generator_output(tmp_path: Path) -> None:
+    names = generate_tuf.write(tmp_path / "tuf")
+    assert sorted(names) == [p.name for p in TUF_CASES], "run: python tests/vectors/generate_tuf.py"
+    assert _files(tmp_path / "tuf") == _files(HERE / "tuf"), "tuf/ is stale: regenerate"
+
+
+def test_tuf_cases_cover_the_issue() -> None:
+    wanted = {"valid-chain", "tampered-keys-json", "rollback", "expired-timestamp", "below-threshold-targets"}
+    assert wanted | {"root-rotation"} <= {p.name for p in TUF_CASES}
+
+
+@pytest.mark.parametrize("case_dir", TUF_CASES, ids=[p.name for p in TUF_CASES])
+def test_tuf_vector(case_dir: Path, tmp_path: Path) -> None:
+    from xcert.trust import TrustListError
+    from xcert.tufclient import TrustClient
+
+    case = load(case_dir / "case.json")
+    root = (case_dir / case["pinned_root"]).read_bytes()
+    for step in case["steps"]:
+        client = TrustClient(str(case_dir / step["dir"] / "keys.json"), root, tmp_path / "state")
+        if step["expected"] == "accept":
+            trust = client.update()
+            assert trust.signed is not None and trust.signed.root_version == step["root_version"]
+            assert trust.signed.signed_by == ("reviewer-1", "reviewer-2")
+        else:
+            with pytest.raises(TrustListError, match="refused"):
+                client.update()

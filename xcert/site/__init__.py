@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "site_src"
 # Published with the site when present (written alongside, not owned by the site build).
 TOKEN_SPEC = REPO / "docs" / "token-format.md"
+TRUST_SPEC = REPO / "docs" / "trust-list-format.md"
 VECTORS = REPO / "tests" / "vectors"
 
 
@@ -139,7 +140,7 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
     vectors = pages.read_vectors(VECTORS) if VECTORS.is_dir() else ()
     jobs = list(pages.page_jobs(view, vectors))
     job_paths = {j.path for j in jobs}
-    sources = {"token-format/": TOKEN_SPEC}
+    sources = {"token-format/": TOKEN_SPEC, "trust-list-format/": TRUST_SPEC}
     nav = [
         theme.NavPage(path, title, section, sources.get(path))
         for path, title, section in pages.NAV

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 from markupsafe import Markup
+from pypinyin import Style, lazy_pinyin
 
 from ..codes import PROVINCES
 from ..model import CST, LEVEL_NAMES, College, Organization, Registry, Text, status_on
@@ -105,6 +106,36 @@ BADGES = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
+def pinyin_key(text: str) -> tuple[str, ...]:
+    """How a Chinese list is ordered: by the pinyin of each character in turn (tone last).
+
+    pypinyin reads words whole, so 重庆 sorts under chong and 银行 under hang; letters and
+    digits keep their own order. ~0.2 ms a name (10,000 colleges: 2 s, split between the
+    page writers).
+    """
+    return (*lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True), text)
+
+
+def by_pinyin(items: Any, name: Any = lambda item: item.name.zh) -> list[Any]:
+    return sorted(items, key=lambda item: pinyin_key(name(item)))
+
+
+OTHER = "其他 Other"  # the group of entries without the grouping value, always last
+
+
+def grouped(items: Any, group: Any, label: Any = str) -> list[tuple[str, list[Any]]]:
+    """Entries in groups: groups by the pinyin of their label, entries by name within each."""
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for item in items:
+        groups[group(item)].append(item)
+    keys = sorted((k for k in groups if k), key=lambda k: pinyin_key(label(k)))
+    out = [(label(k), by_pinyin(groups[k])) for k in keys]
+    if None in groups or "" in groups:
+        out.append((OTHER, by_pinyin(groups.get(None, []) + groups.get("", []))))
+    return out
+
+
 def environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
@@ -119,7 +150,7 @@ def environment(templates: Path) -> jinja2.Environment:
         NOTICE_KINDS=NOTICE_KINDS,
         PROVINCES=PROVINCES,
     )
-    env.globals.update(levels_html=levels_html, status_html=status_html)
+    env.globals.update(levels_html=levels_html, status_html=status_html, by_pinyin=by_pinyin)
     env.globals["levels_short"] = lambda levels: levels_short(tuple(levels))
     env.filters["is_url"] = lambda s: isinstance(s, str) and s.startswith(("https://", "http://"))
     return env
@@ -136,6 +167,25 @@ class View:
         for college in reg.colleges.values():
             self.by_province[college.province].append(college)
         self.provinces = sorted(self.by_province)
+
+    def colleges_by_city(self, colleges: list[College]) -> list[tuple[str, list[College]]]:
+        return grouped(colleges, lambda k: k.city)
+
+    def orgs_by_province(self) -> list[tuple[str, list[Organization]]]:
+        return grouped(
+            self.reg.organizations.values(),
+            lambda o: o.province,
+            lambda p: PROVINCES.get(p, (p,))[0],
+        )
+
+    def certificates_by_field(self) -> list[tuple[str, list[Any]]]:
+        """The catalogue: fields in registry.yaml's order, certificates by name within each."""
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for cert in self.reg.certificates.values():
+            groups[cert.field].append(cert)
+        order = [f.id for f in self.reg.settings.fields if f.id in groups]
+        order += sorted(set(groups) - set(order))
+        return [(f, by_pinyin(groups[f])) for f in order]
 
     def org(self, org_id: str) -> Organization:
         return self.reg.organizations[org_id]
@@ -312,6 +362,7 @@ NAV = [
     ("verify/", "验证 Verify", None),
     ("data/", "开放数据 Open data", DEVELOPERS),
     ("token-format/", "令牌格式 Token format", DEVELOPERS),
+    ("trust-list-format/", "签名信任列表 Signed trust list", DEVELOPERS),
     ("vectors/", "测试向量 Test vectors", DEVELOPERS),
     ("about/", "关于 About", None),
 ]
