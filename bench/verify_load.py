@@ -216,13 +216,16 @@ def _make_tokens(n_valid: int, invalid_share: float, seed: int) -> tuple[Path, l
     from xcert import trust as trustmod
     from xcert.load import load_registry
     from xcert.token import Claims, sign, to_digits
+    from xcert.tufrepo import ScratchRepo
 
     result = load_registry(FIXTURE_REGISTRY)
     assert result.ok and result.registry is not None, "the fixture registry does not load"
-    stamp = trustmod.Stamp("bench", None, "2024-01-01T00:00:00Z")
     directory = Path(tempfile.mkdtemp(prefix="verify-load-"))
-    trust_path = directory / "keys.json"
-    trust_path.write_text(trustmod.dumps(trustmod.build_trust_list(result.registry, stamp)), encoding="utf-8")
+    # published signed, as in production: the service runs the TUF client workflow off the
+    # request path (at start and every poll), and verifies against what it proved
+    repo = ScratchRepo(directory / "repo")
+    trust_path = repo.publish(trustmod.trust_content(result.registry), directory / "site")
+    (directory / "root.json").write_bytes(repo.root.read_bytes())
 
     key = SigningKey(FIXTURE_SEED)
     rng = random.Random(seed)
@@ -329,7 +332,24 @@ def main() -> None:
 
     service_port, ceiling_port = _free_port(), _free_port()
     service = subprocess.Popen(
-        [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust_path), "--port", str(service_port)],
+        [
+            *[
+                sys.executable,
+                "-m",
+                "xcert.cli",
+                "serve",
+                "--trust",
+                str(trust_path),
+                "--port",
+                str(service_port),
+            ],
+            *[
+                "--root",
+                str(trust_path.parent.parent / "root.json"),
+                "--state",
+                str(trust_path.parent / "state"),
+            ],
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=ROOT,

@@ -13,7 +13,6 @@ from nacl.signing import SigningKey
 
 from xcert import trust as trustmod
 from xcert import tufrepo
-from xcert.keys import read_private_key
 from xcert.load import load_registry
 from xcert.token import Claims, sign
 
@@ -58,43 +57,7 @@ def trust_json(registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {**json.loads(trustmod.dumps(trustmod.build_trust_list(registry))), "version": "test"}
 
 
-class SignedRepo:
-    """A throwaway signed trust repository: a test ceremony (root 1-of-1, reviewers 2-of-2)
-    that publishes any trust list data as keys.json with its TUF metadata."""
-
-    def __init__(self, directory: Path) -> None:
-        made = tufrepo.init_ceremony(
-            directory / "ceremony", root_keys=1, root_threshold=1, reviewers=2, threshold=2
-        )
-        self.root = made.root_path
-        keys = {p.name: read_private_key(p) for p in made.key_paths}
-        self.root_key = keys["trust-root-1.key"]
-        self.reviewers = [keys["trust-reviewer-1.key"], keys["trust-reviewer-2.key"]]
-        self.online = keys["trust-timestamp.key"]
-        self.roots = [self.root.read_bytes()]
-        self.targets_version = self.version = 0
-
-    def publish(
-        self,
-        data: dict[str, Any] | bytes,
-        site: Path,
-        *,
-        now: dt.datetime | None = None,
-        reviewers: list[Any] | None = None,
-        targets_version: int | None = None,
-        version: int | None = None,
-    ) -> Path:
-        """keys.json (+ tuf/) under `site`; each call counts the versions up unless told."""
-        now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
-        content = data if isinstance(data, bytes) else trustmod.dumps(data).encode("utf-8")
-        self.targets_version = targets_version or self.targets_version + 1
-        self.version = version or self.version + 1
-        expires = now + dt.timedelta(days=365)
-        targets = tufrepo.signed_targets(
-            content, {}, self.targets_version, self.reviewers if reviewers is None else reviewers, expires
-        )
-        tufrepo.publish_files(site, content, self.roots, targets, self.online, self.version, now)
-        return site / "keys.json"
+SignedRepo = tufrepo.ScratchRepo
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +102,23 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# ---------------------------------------------------------------- national-scale site
+
+
+@pytest.fixture(scope="session")
+def national_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The national synthetic registry and its built site (registry dir, site dir), built once.
+
+    example=False: the synthetic entries count, so statistics and charts are drawn at
+    national size. Building it takes 30 s to 2 min on two cores: every slow test that needs
+    it shares this one.
+    """
+    import build
+    from xcert import synth
+
+    root = tmp_path_factory.mktemp("national")
+    synth.generate(root / "registry", "national", example=False)
+    assert build.main(["site", "--registry", str(root / "registry"), "--out", str(root / "site")]) == 0
+    return root / "registry", root / "site"

@@ -530,3 +530,41 @@ def verify_root_chain(roots: list[bytes]) -> None:
             except UnsignedMetadataError as e:
                 raise TrustRepoError(f"root version {md.signed.version}: {e}") from e
         previous = md
+
+
+class ScratchRepo:
+    """A throwaway signed trust repository for tests and benchmarks: a fresh ceremony (root
+    1-of-1, reviewers 2-of-2) that publishes any trust list data as keys.json with its TUF
+    metadata."""
+
+    def __init__(self, directory: Path) -> None:
+        made = init_ceremony(directory / "ceremony", root_keys=1, root_threshold=1, reviewers=2, threshold=2)
+        self.root = made.root_path
+        keys = {p.name: xkeys.read_private_key(p) for p in made.key_paths}
+        self.root_key = keys["trust-root-1.key"]
+        self.reviewers = [keys["trust-reviewer-1.key"], keys["trust-reviewer-2.key"]]
+        self.online = keys["trust-timestamp.key"]
+        self.roots = [self.root.read_bytes()]
+        self.targets_version = self.version = 0
+
+    def publish(
+        self,
+        data: dict[str, Any] | bytes,
+        site: Path,
+        *,
+        now: dt.datetime | None = None,
+        reviewers: list[Any] | None = None,
+        targets_version: int | None = None,
+        version: int | None = None,
+    ) -> Path:
+        """keys.json (+ tuf/) under `site`; each call counts the versions up unless told."""
+        now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        content = data if isinstance(data, bytes) else dumps(data).encode("utf-8")
+        self.targets_version = targets_version or self.targets_version + 1
+        self.version = version or self.version + 1
+        expires = now + dt.timedelta(days=365)
+        targets = signed_targets(
+            content, {}, self.targets_version, self.reviewers if reviewers is None else reviewers, expires
+        )
+        publish_files(site, content, self.roots, targets, self.online, self.version, now)
+        return site / "keys.json"
