@@ -11,10 +11,16 @@ export PATH="$PWD/.venv/bin:$PATH" VIRTUAL_ENV="$PWD/.venv"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
+command -v npm >/dev/null || need+=(nodejs npm)  # axe-core for the accessibility tests
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# axe-core exactly as tests/a11y/package-lock.json pins it (npm checks its integrity hash);
+# again only when the lock is newer than the last install.
+if [ ! tests/a11y/node_modules/.package-lock.json -nt tests/a11y/package-lock.json ]; then
+  (cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 python -m pytest "$@"
