@@ -48,7 +48,7 @@ def test_the_issue_s_cases_are_covered() -> None:
     ]  # fmt: skip
     assert not set(wanted) - names
     statuses = {load(p)["expected"]["status"] for p in VECTORS}
-    assert statuses == {"valid", "invalid", "revoked", "expired", "malformed"}
+    assert statuses == {"valid", "invalid", "revoked", "expired", "malformed", "test"}
     failing = {code for p in VECTORS for code in load(p)["expected"]["failing_checks"]}
     # trust.current is the verifier's own metadata going stale, not a property of a token:
     # tests/test_tuf.py covers it

@@ -159,7 +159,8 @@ def test_sandbox_is_flagged_test(make_trust) -> None:  # type: ignore[no-untyped
         make_trust(sandbox),
         NOW,
     )
-    assert result.valid and result.test and result.to_dict()["test"] is True
+    assert result.status == "test" and not result.valid and result.test and result.to_dict()["test"] is True
+    assert not result.failures  # every check passed: the signer alone makes it TEST
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, TEST, VALID
 
-STATUSES = [VALID, INVALID, REVOKED, EXPIRED, MALFORMED]
+STATUSES = [VALID, INVALID, REVOKED, EXPIRED, MALFORMED, TEST]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -139,7 +139,13 @@ _SCHEMAS: dict[str, Any] = {
         ],
         "additionalProperties": False,
         "properties": {
-            "status": {"type": "string", "enum": STATUSES},
+            "status": {
+                "type": "string",
+                "enum": STATUSES,
+                "description": "Only `valid` means a real, genuine certificate. `test`: every check "
+                "passed but it was signed with the public sandbox key, which anyone can use: never "
+                "accept it as a certificate.",
+            },
             "test": {"type": "boolean", "description": "Signed with the public sandbox key: not real."},
             "verified_at": {"type": "string", "format": "date-time"},
             "checks": {"type": "array", "items": _ref("Check"), "minItems": 1},

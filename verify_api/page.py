@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from xcert.model import CST, LEVEL_NAMES, last_valid_day
-from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, VALID, Check, Result
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, TEST, VALID, Check, Result
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -113,11 +113,12 @@ class Pages:
         self.verdicts: dict[tuple[str, bool], tuple[str, Markup]] = {}
         for status, verdict in VERDICTS.items():
             for test in (False, True):
-                chosen = TEST_VERDICT if test and status == VALID else verdict
+                chosen = TEST_VERDICT if test and status in (VALID, TEST) else verdict
                 self.verdicts[status, test] = (
                     f"{chosen[1]} {chosen[2]}",
                     Markup(parts.verdict(*chosen, test)),
                 )
+        self.verdicts[TEST, True] = self.verdicts[TEST, False] = self.verdicts[VALID, True]
         # Plain str fragments, joined with str.join and wrapped in Markup once: joining Markup
         # objects would re-check every piece.
         self.reasons = {code: str(parts.reason(code, zh, en)) for code, (zh, en) in CHECKS.items()}

@@ -22,7 +22,7 @@ from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, par
 from .model import LEVEL_NAMES
 from .token import MalformedToken, decode, to_digits, token_from_text
 from .trust import TrustList, TrustListError, trust_list_from_registry
-from .verify import CHECKS, verify
+from .verify import CHECKS, TEST, verify
 
 DEFAULT_REGISTRY = "registry"
 DEFAULT_ROOT = "registry/trust/root.json"
@@ -488,14 +488,15 @@ def verify_cmd(
 ) -> None:
     """Verify a certificate (URL, digits or hex) against the trust list.
 
-    Prints the status (valid, invalid, revoked, expired, malformed) and every check with
-    its stable code. Exit status 0 only for a valid certificate.
+    Prints the status (valid, invalid, revoked, expired, malformed, test) and every check
+    with its stable code. Exit status: 0 only for a valid certificate; 3 for a TEST
+    certificate (signed with the public sandbox key: never a real one); 1 otherwise.
     """
     result = verify(text, _trust(registry, trust, root, state_dir))
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
-        head = result.status.upper() + ("  TEST certificate (sandbox): not a real one" if result.test else "")
+        head = result.status.upper() + ("  sandbox TEST certificate: not a real one" if result.test else "")
         lines = [head]
         width = max(len(code) for code in CHECKS)
         for check in result.checks:
@@ -514,7 +515,7 @@ def verify_cmd(
                 f"issued       {c['issued_at']}   expires {c['expires_at'] or 'never'}",
             ]
         click.echo("\n".join(lines))
-    sys.exit(0 if result.valid else 1)
+    sys.exit(0 if result.valid else 3 if result.status == TEST else 1)
 
 
 # --- the signed trust list (TUF) -------------------------------------------------------

@@ -32,6 +32,9 @@ from .token import Claims, MalformedToken, decode, token_from_text, verify_signa
 from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
 VALID, INVALID, REVOKED, EXPIRED, MALFORMED = "valid", "invalid", "revoked", "expired", "malformed"
+# Every check passed, but the signer is the public sandbox key: anyone can sign with it, so
+# a program must never read this as valid.
+TEST = "test"
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 # The stable check codes, in the order they run, with what a failure means in plain words.
@@ -309,7 +312,7 @@ def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datet
 
     failed = [c.code for c in checks if not c.ok]
     if not failed:
-        status = VALID
+        status = TEST if org.org.sandbox else VALID
     elif any(code not in _NOT_FATAL for code in failed):
         status = INVALID
     elif "revocation" in failed:

@@ -32,10 +32,9 @@ NOW = "2024-06-01T00:00:00Z"
 CST = dt.timezone(dt.timedelta(hours=8))
 
 
-
 def key(n: int) -> SigningKey:
     """TEST key n of the vector registry: vec-org 1 retired, 2 active, 3 compromised;
-    4 vec-suspended's; 9 in no trust list."""
+    4 vec-suspended's; 5 vec-sandbox's (a sandbox organization); 9 in no trust list."""
     return SigningKey(f"xcert-vector-key-{n}".encode().ljust(32, b"."))
 
 
@@ -101,6 +100,15 @@ class Case:
 K1_BEFORE = claims(issued_at=at("2022-03-01"), level=1, serial="2022030100000007")
 
 CASES = [
+    # test: every check passes, but the signer is a sandbox key anyone can use
+    Case(
+        "test-sandbox-key",
+        "Signed with a sandbox organization's published key: status test, never valid.",
+        "test",
+        [],
+        claims(certificate="vec-sandbox-demo", serial="SANDBOX-1"),
+        signer=5,
+    ),
     # valid
     Case(
         "valid-typical",
