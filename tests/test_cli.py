@@ -267,7 +267,10 @@ def test_serve_is_a_thin_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "verify_api.serve", fake)
     url = "https://1x.example.cn/keys.json"
     result = run("serve", "--trust", url, "--root", "r.json", "--port", "9000", "--workers", "4")
-    assert result.exit_code == 0 and calls == [(url, "r.json", "127.0.0.1", 9000, 4, {"state_dir": None})]
+    limits = {"limit_concurrency": 1000, "keep_alive": 5, "header_timeout": 10.0, "body_timeout": 10.0}
+    assert result.exit_code == 0 and calls == [
+        (url, "r.json", "127.0.0.1", 9000, 4, {"state_dir": None, **limits})
+    ]
 
 
 def test_serve_without_the_service(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -410,3 +410,28 @@ def test_the_ceremony_writes_private_keys_0600_and_never_overwrites(tmp_path: Pa
     tufrepo.verify_root_chain([made.root_path.read_bytes()])
     with pytest.raises(tufrepo.TrustRepoError, match="refusing to overwrite"):
         tufrepo.init_ceremony(tmp_path)
+
+
+def test_secrets_in_the_trust_url_never_leave_the_service(
+    repo: SignedRepo, served: Attacker, data: dict[str, Any], tmp_path: Path
+) -> None:
+    """Credentials and a signed query in XCERT_TRUST appeared in every result (served with
+    CORS *), in /readyz and in the logs once updates failed."""
+    repo.publish(data, served.directory)
+    port = served.origin.rsplit(":", 1)[1]
+    secret_url = f"http://svc:S3cretPass@127.0.0.1:{port}/keys.json?X-Amz-Signature=abcdef0123"
+    server = Server(secret_url, tmp_path / "server.log", root=repo.root, state=tmp_path / "state")
+    try:
+        served.close()  # every update fails from now on
+        wait_for(lambda: status_of(server, token())["trust"]["stale"], server)
+        answers = [
+            httpx.get(server.url + "/readyz", timeout=10).text,
+            httpx.get(server.url + "/api/v1/verify", params={"token": to_digits(token())}, timeout=10).text,
+            httpx.get(f"{server.url}/c/{to_digits(token())}", timeout=10).text,
+        ]
+    finally:
+        server.stop()
+    log = server.output()
+    assert "trust update failed" in log
+    for text in [*answers, log]:
+        assert "S3cretPass" not in text and "X-Amz" not in text and "svc:" not in text

@@ -212,6 +212,8 @@ class Server:
         poll: float = 0.2,
         root: Path | None = None,
         state: Path | None = None,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -220,6 +222,13 @@ class Server:
         cmd = [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust), "--port", str(self.port)]
         cmd += ["--workers", str(workers), "--root", str(root or REPO.root)]
         cmd += ["--state", str(state or log.parent / "state")]
+        if header_timeout:
+            cmd += [
+                "--header-timeout",
+                str(header_timeout),
+                "--body-timeout",
+                str(body_timeout or header_timeout),
+            ]
         self._out = log.open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         deadline = time.monotonic() + 30
@@ -905,3 +914,30 @@ def test_valid_until_shows_the_last_valid_day(http: httpx.Client) -> None:
     raw = token(certificate="care-assist", expires_at=at("2030-03-01", hour=0))
     page = http.get(f"/c/{to_digits(raw)}").text
     assert "<dt>有效期至 Valid until</dt><dd>2030-02-28</dd>" in page
+
+
+# ---------------------------------------------------------------- slow clients (raw sockets)
+
+
+def test_slow_clients_cannot_hold_connections(rules_data: dict[str, Any], tmp_path: Path) -> None:
+    """20 connections sending partial headers, and a POST declaring 100 bytes and sending 1,
+    held connections for 40 s and 20 s before; now the header and body timeouts end them."""
+    publish_signed(tmp_path / "keys.json", rules_data)
+    srv = Server(tmp_path / "keys.json", tmp_path / "server.log", header_timeout=1.0, body_timeout=1.0)
+    try:
+        loris = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(20)]
+        for sock in loris:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        post = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        post.sendall(b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+        post.sendall(b"Content-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        assert b"408" in post.recv(4096).split(b"\r\n", 1)[0]
+        for sock in loris:
+            assert sock.recv(4096) == b""  # closed by the server, not answered
+        assert time.monotonic() - started < 8
+        for sock in [*loris, post]:
+            sock.close()
+        assert httpx.get(srv.url + "/healthz", timeout=5).status_code == 200  # still serving
+    finally:
+        srv.stop()

@@ -8,6 +8,7 @@
 * ``XCERT_ROOT`` (default ``registry/trust/root.json``): the pinned TUF root
 * ``XCERT_STATE_DIR``: where verified metadata is kept (rollback protection across restarts)
 * ``XCERT_POLL_SECONDS`` (default 30): how often to look for a new trust list (0: never)
+* ``XCERT_BODY_TIMEOUT`` (default 10): seconds for a request body to arrive (else 408)
 * ``XCERT_MAX_STALE_SECONDS`` (default 86400): /readyz answers 503 once the data has not
   been confirmed current for this long
 
@@ -99,6 +100,7 @@ def create_app(
     poll_seconds: float = 30.0,
     max_stale_seconds: float = 86400.0,
     log_requests: bool = True,
+    body_timeout: float = 10.0,
 ) -> Starlette:
     """The service over a published keys.json path/URL, proven from the pinned `root` (loaded
     now: raises TrustListError), or over a loaded store."""
@@ -193,7 +195,7 @@ def create_app(
     middleware = [Middleware(AccessLog)] if log_requests else []
     middleware += [
         Middleware(SecurityHeaders, csp=_csp(pages.style_src)),
-        Middleware(BodyLimit, limit=MAX_BODY),
+        Middleware(BodyLimit, limit=MAX_BODY, timeout=body_timeout),
     ]
     app = Starlette(
         routes=[
@@ -245,6 +247,7 @@ def app_from_env() -> Starlette:
             state_dir=os.environ.get("XCERT_STATE_DIR", "").strip() or None,
             poll_seconds=_env_seconds("XCERT_POLL_SECONDS", 30.0),
             max_stale_seconds=_env_seconds("XCERT_MAX_STALE_SECONDS", 86400.0) or 86400.0,
+            body_timeout=_env_seconds("XCERT_BODY_TIMEOUT", 10.0) or 10.0,
         )
     except TrustListError as e:
         raise SystemExit(f"verify_api: cannot start: {e}") from None

@@ -7,6 +7,7 @@ can reach a log line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -103,10 +104,12 @@ class BodyLimit:
     the limit is refused without reading anything.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 10.0) -> None:
         assert limit > 0, "body limit must be positive"
+        assert timeout > 0, "body timeout must be positive"
         self.app = app
         self.limit = limit
+        self.timeout = timeout  # the whole body must arrive within it: a slow sender gets 408
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -124,8 +127,16 @@ class BodyLimit:
                     return
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
         while True:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                await send_json_error(
+                    send, 408, "request_timeout", f"the body did not arrive within {self.timeout:g} s"
+                )
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")

@@ -698,13 +698,59 @@ def trust_sign(key_file: str, registry: str) -> None:
     type=click.IntRange(1, 256),
     help="Worker processes (stateless; each reads the trust list).",
 )
-def serve(trust: str, root: str, state_dir: str | None, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--limit-concurrency",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections per worker past which new requests get 503.",
+)
+@click.option(
+    "--keep-alive", default=5, show_default=True, type=click.IntRange(1), help="Idle keep-alive seconds."
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds for a request head to arrive; slower connections are closed.",
+)
+@click.option(
+    "--body-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds for a request body to arrive (else 408).",
+)
+def serve(
+    trust: str,
+    root: str,
+    state_dir: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    limit_concurrency: int,
+    keep_alive: int,
+    header_timeout: float,
+    body_timeout: float,
+) -> None:
     """Run the verify service (verify_api) over a published trust list."""
     try:
         from verify_api.serve import serve as run
     except ImportError as e:
         raise click.ClickException(f"the verify service is not available: {e}") from None
-    run(trust, root, host, port, workers, state_dir=state_dir)
+    run(
+        trust,
+        root,
+        host,
+        port,
+        workers,
+        state_dir=state_dir,
+        limit_concurrency=limit_concurrency,
+        keep_alive=keep_alive,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+    )
 
 
 if __name__ == "__main__":

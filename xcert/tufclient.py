@@ -91,7 +91,10 @@ class TrustFetcher(FetcherInterface):
         check_url(url)
         origin = urlsplit(url)[:2]
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._client.send(self._client.build_request("GET", url), stream=True)
+            try:
+                response = self._client.send(self._client.build_request("GET", url), stream=True)
+            except httpx.HTTPError as e:  # its message may hold the URL, credentials included
+                raise DownloadError(f"{redact(url)}: {type(e).__name__}") from None
             if response.is_redirect:
                 response.close()
                 target = urljoin(url, response.headers.get("location", ""))
