@@ -227,6 +227,22 @@ def test_text_files_ship_precompressed(real: Path) -> None:
     assert list(real.glob("assets/**/*.css.br")) and list(real.glob("pagefind/*.js.br"))
 
 
+def test_lookup_holds_every_name_in_files_listed_by_keys(real: Path) -> None:
+    from xcert.site import lookup
+
+    reg = _load(REAL_REGISTRY)
+    keys = _json(real, "lookup/keys.json")
+    assert sorted(p.stem for p in (real / "lookup").glob("*.json") if p.stem != "keys") == keys
+    for cert in reg.certificates.values():
+        for name in (cert.name.zh, cert.name.en):
+            if name:
+                norm = lookup.normalize(name)
+                rows = _json(real, f"lookup/{lookup.shard(norm)}.json")
+                assert [norm, cert.name.zh, f"certificates/{cert.code}/", "证书"] in [r[:4] for r in rows]
+    assert lookup.normalize("Ｅｌｄｅｒｌｙ  Care") == "elderlycare"
+    assert lookup.shard("老年照护") == "8001-5e74"
+
+
 def test_token_spec_and_vectors_are_published(real: Path) -> None:
     assert "COSE_Sign1" in _read(real, "token-format/index.html")
     vectors = sorted(p.name for p in (ROOT / "tests" / "vectors").glob("*.json"))

@@ -168,12 +168,12 @@ def test_certificate_page_shows_levels_and_organization(page: Any, real: Site) -
 
 
 def _visible_rows(page: Any) -> list[Any]:
-    return [r for r in page.locator("#xc-catalogue tbody tr").all() if r.is_visible()]
+    return [r for r in page.locator("#xc-catalogue li").all() if r.is_visible()]
 
 
 def test_catalogue_filters_narrow_rows(page: Any, real: Site) -> None:
     page.goto(real.base + "certificates/")
-    total = page.locator("#xc-catalogue tbody tr").count()
+    total = page.locator("#xc-catalogue li").count()
     assert len(_visible_rows(page)) == total > 5
     page.select_option("#xc-filters select[name=field]", "elderly-care")
     rows = _visible_rows(page)
@@ -181,7 +181,7 @@ def test_catalogue_filters_narrow_rows(page: Any, real: Site) -> None:
     assert {r.get_attribute("data-field") for r in rows} == {"elderly-care"}
     assert page.locator("#xc-shown").inner_text() == f"{len(rows)} / {total}"
     page.select_option("#xc-filters select[name=org]", "zhongfu-elderly")
-    names = [r.locator("td").first.inner_text() for r in _visible_rows(page)]
+    names = [r.locator("a").first.inner_text() for r in _visible_rows(page)]
     assert any("老年照护" in n for n in names) and all("zhongfu" not in n for n in names)
     page.select_option("#xc-filters select[name=field]", "")
     page.select_option("#xc-filters select[name=org]", "")
@@ -195,11 +195,11 @@ def test_catalogue_filters_narrow_rows(page: Any, real: Site) -> None:
     assert 0 < len(_visible_rows(page)) < total
 
 
-def test_catalogue_reads_as_a_plain_table_without_javascript(chromium: Any, real: Site) -> None:
+def test_catalogue_reads_as_a_plain_list_without_javascript(chromium: Any, real: Site) -> None:
     context = _context(chromium, real, PHONE, js=False)
     page = context.new_page()
     page.goto(real.base + "certificates/")
-    rows = page.locator("#xc-catalogue tbody tr")
+    rows = page.locator("#xc-catalogue li")
     assert rows.count() > 5 and len(_visible_rows(page)) == rows.count()
     assert not page.locator("#xc-filters").is_visible()  # the filters need JS: hidden, not broken
     assert page.locator("#xc-catalogue").get_by_role("link", name="老年照护").is_visible()

@@ -3,43 +3,92 @@
   "use strict";
   var scriptUrl = document.currentScript ? document.currentScript.src : window.location.href;
 
-  // Catalogue filters: hide rows that do not match every chosen value.
-  var form = document.getElementById("xc-filters");
-  var table = document.getElementById("xc-catalogue");
-  if (form && table) {
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var shown = document.getElementById("xc-shown");
+  // Long lists (site_src/templates/_list.html): entries in <details> groups, filtered as
+  // one types. While a filter is on, the groups with a match open and the others hide;
+  // clearing it gives back the groups as they were. Text is compared as NFKC, lower case,
+  // without white space (as the search page compares names).
+  var fold = function (text) {
+    return text.normalize("NFKC").toLowerCase().replace(/\s+/g, "");
+  };
+  var setupList = function (box, input, count, also) {
+    var groups = Array.prototype.slice.call(box.querySelectorAll("details.xc-group"));
+    var items = Array.prototype.slice.call(box.querySelectorAll(".xc-items > li"));
+    var texts = items.map(function (li) { return fold(li.textContent); });
+    var before = null;  // the groups' open state when a filter came on
     var apply = function () {
-      var want = {};
+      var q = input ? fold(input.value) : "";
+      var on = Boolean(q) || Boolean(also && also.active());
+      var n = 0;
+      items.forEach(function (li, i) {
+        var ok = (!q || texts[i].indexOf(q) >= 0) && (!also || also.match(li));
+        if (li.hidden === ok) li.hidden = !ok;
+        if (ok) n += 1;
+      });
+      if (on && !before) before = groups.map(function (g) { return g.open; });
+      groups.forEach(function (g, i) {
+        var any = g.querySelector(".xc-items > li:not([hidden])") !== null;
+        g.hidden = !any;
+        if (on) g.open = any;
+        else if (before) g.open = before[i];
+      });
+      if (!on) before = null;
+      if (count) count.value = n + " / " + items.length;
+    };
+    var pending = false;
+    var soon = function () {  // one pass per frame, however fast the typing
+      if (pending) return;
+      pending = true;
+      window.requestAnimationFrame(function () { pending = false; apply(); });
+    };
+    if (input) {
+      input.addEventListener("input", soon);
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "Escape" && input.value) { input.value = ""; apply(); }
+      });
+    }
+    return apply;
+  };
+
+  // The catalogue: its name box and five selects filter together; the filtered view has
+  // its own address (?q=…&field=…), to share or bookmark.
+  var form = document.getElementById("xc-filters");
+  var catalogue = document.getElementById("xc-catalogue");
+  if (form && catalogue) {
+    var want = {};
+    var applyList = setupList(catalogue, form.elements.namedItem("q"), document.getElementById("xc-shown"), {
+      active: function () { return Object.keys(want).length > 0; },
+      match: function (li) {
+        return Object.keys(want).every(function (key) {
+          var have = li.getAttribute("data-" + key) || "";
+          return key === "level" ? have.split(" ").indexOf(want[key]) >= 0 : have === want[key];
+        });
+      }
+    });
+    var remember = function () {  // the chosen values, and the address that shows them
+      want = {};
       var params = new URLSearchParams(window.location.search);
       Array.prototype.forEach.call(form.elements, function (el) {
         if (!el.name) return;
-        if (el.value) want[el.name] = el.value;
+        if (el.value && el.tagName === "SELECT") want[el.name] = el.value;
         if (el.value) params.set(el.name, el.value); else params.delete(el.name);
       });
-      var n = 0;
-      rows.forEach(function (row) {
-        var ok = Object.keys(want).every(function (key) {
-          var have = row.getAttribute("data-" + key) || "";
-          return key === "level" ? have.split(" ").indexOf(want[key]) >= 0 : have === want[key];
-        });
-        row.hidden = !ok;
-        if (ok) n += 1;
-      });
-      shown.textContent = n + " / " + rows.length;
-      // the filtered view has its own address, to share or bookmark
       var query = params.toString();
       window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
     };
+    var update = function () { remember(); applyList(); };
     new URLSearchParams(window.location.search).forEach(function (value, key) {
       var el = form.elements.namedItem(key);
-      if (el && el.tagName === "SELECT") el.value = value;
+      if (el && (el.tagName === "SELECT" || el.tagName === "INPUT")) el.value = value;
     });
-    form.hidden = false;
-    form.addEventListener("change", apply);
+    form.addEventListener("change", update);
+    form.addEventListener("input", function (e) { if (e.target.tagName === "INPUT") remember(); });
     form.addEventListener("submit", function (e) { e.preventDefault(); });
-    apply();
+    update();
   }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-xc-list]"), function (box) {
+    if (box === catalogue) return;
+    setupList(box, box.querySelector(".xc-filter input"), box.querySelector(".xc-filter output"), null)();
+  });
 
   // Search page: a small UI over Pagefind's own API (pagefind.js, served from this site).
   // Registry text reaches the page only through textContent; Pagefind's excerpts are
@@ -82,18 +131,21 @@
         return ch.codePointAt(0).toString(16);
       }).join("-");
     };
+    var keys = null;
     var named = function (query, kind) {
       var norm = normalize(query);
       if (!norm) return Promise.resolve([]);
       var key = shardOf(norm);
-      if (!shards[key]) {
-        shards[key] = fetch(new URL("lookup/" + key + ".json", root).href).then(function (r) {
+      if (!keys) {
+        keys = fetch(new URL("lookup/keys.json", root).href).then(function (r) {
           return r.ok ? r.json() : [];
         }).catch(function () { return []; });
       }
-      return shards[key].then(function (rows) {
+      return keys.then(function (list) {
+        return list.indexOf(key) >= 0 ? rows(key) : [];
+      }).then(function (found) {
         var exact = [], prefix = [];
-        rows.forEach(function (row) {
+        found.forEach(function (row) {
           if (kind && row[3] !== kind) return;
           if (row[0] === norm) exact.push(row);
           else if (prefix.length < 10 && row[0].lastIndexOf(norm, 0) === 0) prefix.push(row);
@@ -105,6 +157,14 @@
           };
         });
       });
+    };
+    var rows = function (key) {
+      if (!shards[key]) {
+        shards[key] = fetch(new URL("lookup/" + key + ".json", root).href).then(function (r) {
+          return r.ok ? r.json() : [];
+        }).catch(function () { return []; });
+      }
+      return shards[key];
     };
     var highlighted = function (html, into) {
       var body = new DOMParser().parseFromString("<body>" + html, "text/html").body;

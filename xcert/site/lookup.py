@@ -5,8 +5,9 @@ came 771st behind thousands of colleges that mention it, and a name its Chinese 
 cuts differently at query time than at index time found nothing at all (工业机器人应用编程
 on the real registry). Names are not prose: this index holds every registry page's names
 (Chinese and English), normalized (NFKC, lower case, no white space) and split into small
-files by their first two characters, /lookup/<hex>-<hex>.json. The search page fetches
-the one file a query's first two characters name, puts the pages whose name equals the
+files by their first two characters, /lookup/<hex>-<hex>.json, listed in
+/lookup/keys.json. The search page fetches the list once and the one file a query's first
+two characters name, puts the pages whose name equals the
 query first and those whose name starts with it next, then Pagefind's results.
 
 A record's title, kind and summary are read from the rendered page itself (the same
@@ -27,6 +28,7 @@ from typing import Any
 from .pages import Job
 
 FOLDER = "lookup"
+KEYS = "keys.json"  # the list of shard names
 KINDS = ("证书", "培训评价组织", "试点院校", "等级标准", "公告")  # the order of equal names
 _SPACE = re.compile(r"\s+")
 _TYPE = re.compile(r'data-pagefind-filter="type:([^"]+)"')
@@ -106,6 +108,9 @@ def write_index(records: Iterable[dict[str, Any]], site: Path) -> int:
                 shards[shard(norm)].setdefault((norm, rec["url"]), row)
     folder = site / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
+    # the list of files, fetched once: a query whose file does not exist asks for nothing
+    # (a 404 would be logged as an error in the browser's console)
+    (folder / KEYS).write_text(json.dumps(sorted(shards), separators=(",", ":")), encoding="utf-8")
     for key, rows in shards.items():
         data = sorted(rows.values(), key=_order)
         (folder / f"{key}.json").write_text(

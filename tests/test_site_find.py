@@ -1,4 +1,5 @@
-"""Search in headless Chromium: a page's exact name finds it, and first.
+"""Finding things in headless Chromium: a page's exact name finds it, and first; long lists
+filter as one types, from the keyboard, and read as plain sorted lists without JavaScript.
 
 Every certificate, organization and college name of the real registry is searched; on
 the national-scale synthetic site (slow: built once, ~1 min), names picked at random
@@ -17,9 +18,9 @@ from urllib.parse import quote
 import pytest
 from test_site_browser import DESKTOP, ROOT, Site, _built, _clean, _context, _serve
 
-from xcert import synth
 from xcert.load import load_registry
 from xcert.model import Registry
+from xcert.site.pages import pinyin_key
 
 pytestmark = pytest.mark.browser
 
@@ -129,11 +130,10 @@ def test_pages_do_not_fetch_the_sitemap(chromium: Any, real: Site) -> None:
 
 
 @pytest.fixture(scope="module")
-def national(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Registry]]:
-    root = tmp_path_factory.mktemp("national")
-    synth.generate(root / "registry", "national", example=False)
-    reg = _registry(root / "registry")
-    for site in _serve(_built(root / "registry", root / "site")):
+def national(national_site: tuple[Path, Path]) -> Iterator[tuple[Site, Registry]]:
+    registry, built = national_site  # conftest: built once for every slow test that needs it
+    reg = _registry(registry)
+    for site in _serve(built):
         yield site, reg
 
 
@@ -155,3 +155,82 @@ def test_random_national_names_find_their_pages(chromium: Any, national: tuple[S
     assert not bad, f"seed {SEED}: {bad}"
     context.close()
     _clean(site)
+
+
+# ---------------------------------------------------------------- long lists
+
+
+def _visible(page: Any, selector: str) -> list[str]:
+    return [e.inner_text() for e in page.locator(selector).all() if e.is_visible()]
+
+
+def _wait_shown(page: Any, selector: str, n: int) -> None:
+    """Until `n` entries are not hidden (polled: wait_for_function's eval is refused by the CSP)."""
+    shown = page.locator(f"{selector}:not([hidden])")
+    for _ in range(100):
+        if shown.count() == n:
+            return
+        page.wait_for_timeout(30)
+    assert shown.count() == n
+
+
+def _in_pinyin_order(names: list[str]) -> bool:
+    keys = [pinyin_key(n) for n in names]
+    return keys == sorted(keys)
+
+
+def test_list_filter_works_from_the_keyboard(page: Any, real: Site) -> None:
+    page.goto(real.base + "organizations/")
+    box = "#xc-organizations"
+    total = page.locator(f"{box} li").count()
+    assert total > 10 and len(_visible(page, f"{box} li")) == total  # short list: groups open
+    for group in page.locator(f"{box} details.xc-group").all():
+        names = group.locator("li > a").all_inner_texts()
+        assert _in_pinyin_order(names), names
+    page.locator(f"{box}-q").focus()
+    page.keyboard.type("中福")
+    _wait_shown(page, f"{box} li", 1)
+    shown = _visible(page, f"{box} li > a")
+    assert shown == ["北京中福长者文化科技有限公司"]
+    assert page.locator(f"{box} output").inner_text() == f"1 / {total}"
+    assert len(_visible(page, f"{box} details.xc-group")) == 1  # groups without a match hide
+    page.keyboard.press("Tab")  # the group's summary, then its one link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "北京中福长者文化科技有限公司"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Escape")  # clears the filter: every entry back
+    _wait_shown(page, f"{box} li", total)
+    page.keyboard.type("没有这个名字")
+    _wait_shown(page, f"{box} li", 0)
+    assert page.locator(f"{box} output").inner_text() == f"0 / {total}"
+
+
+def test_catalogue_name_filter_combines_with_the_selects(page: Any, real: Site) -> None:
+    page.goto(real.base + "certificates/?q=" + quote("照护"))
+    assert page.locator("#xc-filters input[name=q]").input_value() == "照护"
+    names = _visible(page, "#xc-catalogue li > a")
+    assert "老年照护" in names and all("照护" in n for n in names)
+    page.select_option("#xc-filters select[name=status]", "withdrawn")
+    assert all("照护" in n for n in _visible(page, "#xc-catalogue li > a"))
+    assert "q=" in page.url and "status=withdrawn" in page.url
+
+
+def test_lists_without_javascript_are_plain_sorted_lists(chromium: Any, real: Site) -> None:
+    context = _context(chromium, real, DESKTOP, js=False)
+    tab = context.new_page()
+    for path, box in (("organizations/", "#xc-organizations"), ("colleges/43/", "#xc-colleges")):
+        tab.goto(real.base + path)
+        assert not tab.locator(".xc-filter").is_visible()  # needs JavaScript: not shown
+        items = tab.locator(f"{box} li")
+        assert items.count() and len(_visible(tab, f"{box} li")) == items.count()
+        summaries = tab.locator(f"{box} summary").all_inner_texts()
+        assert _in_pinyin_order([s.split(" (")[0] for s in summaries if not s.startswith("其他")]), summaries
+    context.close()
+    _clean(real)
+
+
+def test_pinyin_order_reads_words_whole() -> None:
+    assert pinyin_key("重庆")[:2] == ("chong2", "qing4")  # not zhong
+    cities = ["重庆", "长沙", "北京", "银行学校"]
+    assert sorted(cities, key=pinyin_key) == ["北京", "长沙", "重庆", "银行学校"]
