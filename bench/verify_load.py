@@ -1,43 +1,46 @@
-"""Load test of the verify service against a ceiling app; prints one JSON line.
+"""Load test of the verify service against a ceiling, measured with wrk; prints one JSON line.
 
-    python bench/verify_load.py                      # 10,000 valid tokens (+3% invalid), 32 connections
-    python bench/verify_load.py --requests 100000    # the long run: 200,000 to the service; is RSS flat?
+    python bench/verify_load.py                    # 3 interleaved rounds of 8 s per kind
+    python bench/verify_load.py --rounds 5 --seconds 10
 
-Starts, on loopback, the service (`xcert serve`, 1 worker, its privacy-safe access log
-on) and a ceiling app: a bare Starlette endpoint doing only the unavoidable work (digits
-to bytes, COSE decode, one PyNaCl verify, a one-field JSON answer) under the same uvicorn.
-A separate load-generator process (pure asyncio, raw HTTP/1.1 keep-alive, so the client
-costs the server as little as possible) drives each with the same tokens:
+On loopback it starts the service (`xcert serve`, 1 worker, access log on, written to a
+file, over a signed trust list of the repository's own registry published with
+xcert.tufrepo.ScratchRepo) and a ceiling: a bare ASGI app under the same uvicorn that
+does only the unavoidable work (int(digits) -> bytes -> cbor2.loads -> one Ed25519 verify
+-> a 2-byte answer). `wrk` (Debian's C load generator; installed with apt-get when missing,
+as test.sh installs Chromium) drives each with 1 thread and 32 keep-alive connections,
+and a Lua script cycling through distinct tokens signed with the public sandbox key
+(sandbox/sandbox-TEST-ONLY.key; each verifies as "test", the sandbox's own status):
 
 * ceiling  GET /c/{digits}
-* json     GET /api/v1/verify?token={digits}  -> ratio_json = json / ceiling
-* html     GET /c/{digits}                   -> ratio_html = html / ceiling
+* json     GET /api/v1/verify?token={digits}   -> ratio_json = json req/s / ceiling req/s
+* html     GET /c/{digits}                     -> ratio_html = html req/s / ceiling req/s
 
-in interleaved rounds (median of the per-round ratios), so a noisy neighbour hurts all three
-alike. The servers' CPU time per request is reported too (`cpu_us_per_req`, `ratio_*_cpu`,
-also medians of per-round ratios). On a shared machine that is the headline: with one
-worker saturated, req/s is 1 / CPU per request plus whatever the neighbours take, and the
-req/s ratios move with their load; `client_cpu_us_per_req` shows the load generator is not
-the limit (it runs on uvloop when installed, which changes nothing on the servers' side).
+in interleaved rounds (the ratios are medians of per-round ratios), so a noisy neighbour
+hurts all three alike; `ratio_*_cpu` are the same ratios by the servers' CPU per request
+(from /proc), which neighbours move less. `p99_ms` is the worst per-round 99th percentile of json and html;
+`errors` counts wrk's socket errors and non-2xx answers over every run.
 
-Both servers run under uvicorn with its defaults, so they use the same HTTP parser and
-event loop: httptools and uvloop when installed (they are project dependencies), else h11
-and asyncio; `server` in the output says which.
+Where the time goes (`stages_us`, µs per request): decode (xcert.token's strict decode),
+signature (one Ed25519 verify), rules (the rest of xcert.verify.verify), rendering (route,
+endpoint, page or JSON and Response: the router's in-process ASGI call minus verify),
+middleware_logging (the whole app minus the router), and http (the server's CPU per
+request under wrk, from /proc, minus the whole app's in-process time: uvicorn, the event
+loop and the socket calls). The in-process figures are medians over the same tokens in a
+separate process; on a shared machine they are the steadier half of the report.
 
-Bars (2 cores): ratio_json >= 0.8, ratio_html >= 0.6, p99_ms <= 25, RSS flat within 10%
-over 200,000 requests, errors == 0. An error is a connection failure, a 5xx, or a status
-other than the expected one for the token (200 for signed tokens, 4xx for garbage).
-Nothing needs installing beyond the project's own dependencies.
+Bars (2 cores): ratio_json >= 0.6, ratio_html >= 0.5, p99_ms <= 25, errors == 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import datetime as dt
 import json
 import os
 import random
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -47,43 +50,56 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_REGISTRY = ROOT / "tests" / "fixtures" / "registry"
-FIXTURE_SEED = b"fixture-org-key-2".ljust(32, b".")  # care-org's published TEST key (fixture registry)
+SANDBOX_KEY = ROOT / "sandbox" / "sandbox-TEST-ONLY.key"
+BARS = {"ratio_json": 0.6, "ratio_html": 0.5, "p99_ms": 25.0, "errors": 0}
+KINDS = {  # kind -> path prefix; "ceiling" runs on the ceiling's port, the others on the service's
+    "ceiling": "/c/",
+    "json": "/api/v1/verify?token=",
+    "html": "/c/",
+}
 
-
-# ---------------------------------------------------------------- the ceiling app
+# ---------------------------------------------------------------- the ceiling
 
 
 def ceiling_app(trust_path: str) -> Any:
+    """A bare ASGI app: the minimal parse and one verify per request, nothing else."""
+    import cbor2
     from nacl.exceptions import BadSignatureError
     from nacl.signing import VerifyKey
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
 
-    from xcert.token import MalformedToken, decode, from_digits
     from xcert.trust import read_trust_list
 
     trust = read_trust_list(trust_path)
     keys = {k.kid: VerifyKey(k.public_key) for o in trust.organizations.values() for k in o.keys}
+    start_ok = {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    start_bad = {"type": "http.response.start", "status": 400, "headers": [(b"content-length", b"2")]}
 
-    async def check(request: Request) -> JSONResponse:
+    def check(digits: str) -> bool:
+        value = int(digits)
+        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")[1:]  # drop the 0x01 sentinel
+        protected, _unprotected, payload, signature = cbor2.loads(raw).value
+        key = keys[cbor2.loads(protected)[4]]
+        key.verify(cbor2.dumps(["Signature1", protected, b"", payload]), signature)
+        return True
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # lifespan
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+                await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path: str = scope["path"]
         try:
-            decoded = decode(from_digits(request.path_params["digits"]))
-        except MalformedToken:
-            return JSONResponse({"ok": False}, 400)
-        key = keys.get(decoded.kid)
-        try:
-            ok = key is not None and bool(key.verify(decoded.sig_structure, decoded.signature))
-        except BadSignatureError:
+            ok = path == "/healthz" or check(path[3:])
+        except (ValueError, TypeError, KeyError, AttributeError, BadSignatureError, cbor2.CBORError):
             ok = False
-        return JSONResponse({"ok": ok})
+        await send(start_ok if ok else start_bad)
+        await send({"type": "http.response.body", "body": b"ok" if ok else b"no"})
 
-    async def healthz(_request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True})
-
-    return Starlette(routes=[Route("/c/{digits}", check), Route("/healthz", healthz)])
+    app.check = check  # type: ignore[attr-defined]  # for the in-process stage figures
+    return app
 
 
 def serve_ceiling(trust_path: str, port: int) -> None:
@@ -92,91 +108,174 @@ def serve_ceiling(trust_path: str, port: int) -> None:
     uvicorn.run(ceiling_app(trust_path), host="127.0.0.1", port=port, access_log=False, log_level="warning")
 
 
-# ---------------------------------------------------------------- the load generator
+# ---------------------------------------------------------------- in-process stage costs
+
+REPEATS = 7  # passes over the tokens; CPU time (process_time), so neighbours' load matters less
 
 
-async def _drive(
-    port: int, requests: list[tuple[bytes, tuple[int, ...]]], connections: int
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    next_index = 0
-    error_samples: list[str] = []
+def _per_call_us(fn: Any, items: list[Any], repeats: int = REPEATS) -> float:
+    """Median over `repeats` passes of the mean CPU µs per call of fn(item)."""
+    passes = []
+    for _ in range(repeats):
+        started = time.process_time()
+        for item in items:
+            fn(item)
+        passes.append((time.process_time() - started) / len(items) * 1e6)
+    return round(_median(passes), 1)
 
-    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
 
-    async def worker() -> None:
-        nonlocal next_index, errors
-        reader, writer = await connect()
-        while next_index < len(requests):
-            raw, expected = requests[next_index]
-            next_index += 1
-            started = time.perf_counter()
-            try:
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head[9:12])
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                await reader.readexactly(length)
-                if b"connection: close" in head.lower():
-                    writer.close()
-                    reader, writer = await connect()
-            except (OSError, asyncio.IncompleteReadError, ValueError, asyncio.LimitOverrunError) as e:
-                errors += 1
-                if len(error_samples) < 5:
-                    error_samples.append(f"{type(e).__name__}: {e}")
-                writer.close()
-                reader, writer = await connect()
-                continue
-            latencies.append(time.perf_counter() - started)
-            if status >= 500 or status not in expected:
-                errors += 1
-                if len(error_samples) < 5:
-                    error_samples.append(f"status {status}, expected {expected}")
-        writer.close()
+def stages(trust_path: str, root: str, state: str, digits_file: str) -> None:
+    """Child process: µs per request of each stage, in process, printed as JSON."""
+    import asyncio
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    from nacl.signing import VerifyKey
 
-    def pct(p: float) -> float:
-        return (
-            round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2) if latencies else -1
-        )
+    from verify_api.app import create_app
+    from xcert.token import decode, from_digits
+    from xcert.verify import verify
 
-    return {
-        "requests": len(requests),
-        "seconds": round(elapsed, 3),
-        "rps": round(len(requests) / elapsed, 1),
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
-        "errors": errors,
-        "error_samples": error_samples,
+    digits = Path(digits_file).read_text().split()
+    app = create_app(trust_path, root=root, state_dir=state, poll_seconds=0)
+    store = app.state.store
+    trust = store.snapshot.trust
+    ceiling = ceiling_app(trust_path)
+    keys = {k.kid: VerifyKey(k.public_key) for o in trust.organizations.values() for k in o.keys}
+    decoded = [decode(from_digits(d)) for d in digits]
+    loop = asyncio.new_event_loop()
+
+    def asgi_us(asgi: Any, prefix: str) -> float:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        def scope(d: str) -> dict[str, Any]:
+            path, _, query = (prefix + d).partition("?")
+            return {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": path,
+                "raw_path": path.encode(),
+                "query_string": query.encode(),
+                "root_path": "",
+                "headers": [(b"host", b"127.0.0.1")],
+                "client": ("127.0.0.1", 50000),
+                "server": ("127.0.0.1", 8001),
+            }
+
+        scopes = [scope(d) for d in digits]
+
+        async def run_all() -> None:
+            for s in scopes:
+                await asgi(dict(s), receive, send)
+
+        passes = []
+        for _ in range(REPEATS):
+            sent.clear()
+            started = time.process_time()
+            loop.run_until_complete(run_all())
+            passes.append((time.process_time() - started) / len(scopes) * 1e6)
+        assert all(m.get("status", 200) == 200 for m in sent), "a request failed in process"
+        return round(_median(passes), 1)
+
+    out: dict[str, Any] = {
+        "ceiling": {
+            "parse_and_signature": _per_call_us(ceiling.check, digits),
+            "app": asgi_us(ceiling, "/c/"),
+        },
+        "decode": _per_call_us(lambda d: decode(from_digits(d)), digits),
+        "signature": _per_call_us(lambda t: keys[t.kid].verify(t.sig_structure, t.signature), decoded),
+        "verify": _per_call_us(lambda d: verify(d, trust), digits),
     }
+    for kind in ("json", "html"):
+        asgi_us(app, KINDS[kind])  # builds the middleware stack, warms the caches
+        out[kind] = {"router": asgi_us(app.router, KINDS[kind]), "app": asgi_us(app, KINDS[kind])}
+    loop.close()
+    print(json.dumps(out))
 
 
-def load_gen(port: int, plan_file: str, connections: int) -> None:
-    """Child process: read the plan (path, expected statuses per line) and print stats as JSON."""
-    requests = []
-    for line in Path(plan_file).read_text().splitlines():
-        path, expected = line.split(" ", 1)
-        raw = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: verify-load\r\n\r\n".encode()
-        requests.append((raw, tuple(int(s) for s in expected.split(","))))
-    try:  # the client's own cost only: a cheaper loop lets one client process saturate the server
-        import uvloop
+# ---------------------------------------------------------------- wrk
 
-        stats = uvloop.run(_drive(port, requests, connections))
-    except ImportError:
-        stats = asyncio.run(_drive(port, requests, connections))
-    print(json.dumps(stats))
+LUA = r"""
+-- Cycle through the paths in $VERIFY_LOAD_PATHS (one a line) from $VERIFY_LOAD_OFFSET;
+-- print the run's figures as one JSON line at the end.
+local reqs = {}
+for line in io.lines(os.getenv("VERIFY_LOAD_PATHS")) do
+  reqs[#reqs + 1] = wrk.format("GET", line)
+end
+local i = tonumber(os.getenv("VERIFY_LOAD_OFFSET") or "0") % #reqs
+
+request = function()
+  i = i % #reqs + 1
+  return reqs[i]
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,' ..
+    '"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
 
 
-# ---------------------------------------------------------------- orchestration
+def ensure_wrk() -> str:
+    """wrk's path; installs Debian's package when it is missing (as test.sh installs Chromium)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=True, env=env
+    )
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("verify_load: wrk is not installed and apt-get could not install it")
+    return found
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished (waited-for) children only
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def run_wrk(
+    wrk: str, script: Path, paths: Path, port: int, pid: int, seconds: float, connections: int, offset: int
+) -> dict[str, Any]:
+    env = {**os.environ, "VERIFY_LOAD_PATHS": str(paths), "VERIFY_LOAD_OFFSET": str(offset)}
+    cpu, client = _cpu_seconds(pid), _children_cpu()
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    stats: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    n = max(stats["requests"], 1)
+    stats["rps"] = round(stats["requests"] / stats["duration_us"] * 1e6, 1)
+    stats["errors"] = sum(stats[k] for k in ("connect", "read", "write", "status", "timeout"))
+    stats["cpu_us"] = (_cpu_seconds(pid) - cpu) / n * 1e6
+    stats["client_cpu_us"] = (_children_cpu() - client) / n * 1e6
+    return stats
+
+
+# ---------------------------------------------------------------- setup
 
 
 def _free_port() -> int:
@@ -207,100 +306,43 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-def _make_tokens(n_valid: int, invalid_share: float, seed: int) -> tuple[Path, list[tuple[str, bool]]]:
-    """A trust list from the fixture registry and n_valid distinct signed tokens (+ invalid ones)."""
-    import datetime as dt
-
-    from nacl.signing import SigningKey
-
-    from xcert import trust as trustmod
+def make_tokens(directory: Path, registry: Path, count: int, seed: int) -> tuple[Path, Path, list[str]]:
+    """The registry's trust list published signed (keys.json path, root.json path), and
+    `count` distinct tokens signed with the public sandbox key (digits)."""
+    from xcert import keys, trust
     from xcert.load import load_registry
     from xcert.token import Claims, sign, to_digits
     from xcert.tufrepo import ScratchRepo
 
-    result = load_registry(FIXTURE_REGISTRY)
-    assert result.ok and result.registry is not None, "the fixture registry does not load"
-    directory = Path(tempfile.mkdtemp(prefix="verify-load-"))
+    result = load_registry(registry)
+    assert result.ok and result.registry is not None, f"{registry} does not load: run build.py check"
     # published signed, as in production: the service runs the TUF client workflow off the
-    # request path (at start and every poll), and verifies against what it proved
+    # request path (at start and every poll) and verifies against what it proved
     repo = ScratchRepo(directory / "repo")
-    trust_path = repo.publish(trustmod.trust_content(result.registry), directory / "site")
-    (directory / "root.json").write_bytes(repo.root.read_bytes())
-
-    key = SigningKey(FIXTURE_SEED)
+    trust_path = repo.publish(trust.trust_content(result.registry), directory / "site")
+    key = keys.read_private_key(SANDBOX_KEY)
+    org = result.registry.organizations[key.org]
+    certs = [c for c in result.registry.certificates.values() if c.organization == org.id]
+    assert org.sandbox and certs, f"{key.org}: expected a sandbox organization with certificates"
     rng = random.Random(seed)
-    cst = dt.timezone(dt.timedelta(hours=8))
-    today = dt.datetime.now(cst).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     names = ["王小明", "李华", "张伟", "刘芳", "陈静", "杨洋", "赵磊", "黄敏"]
-    tokens: list[tuple[str, bool]] = []
-    for i in range(n_valid):
-        issued = today - dt.timedelta(days=rng.randrange(1, 900))
+    tokens = []
+    for i in range(count):
+        cert = rng.choice(certs)
+        issued = today - dt.timedelta(days=rng.randrange(1, 900), hours=8)
         claims = Claims(
             1,
-            "old-care",
-            rng.choice((1, 2, 3)),
+            cert.code,
+            rng.choice(cert.levels),
             f"{2024_0000_0000_0000 + i}",
             rng.choice(names),
             f"{rng.randrange(1000):03d}{rng.choice('0123456789X')}",
             int(issued.timestamp()),
-            college=rng.choice(("4143010832", "test-care-college", None)),
+            college=rng.choice(("4143010832", "test-college", None)),
         )
-        tokens.append((to_digits(sign(claims, key)), True))
-    n_invalid = int(n_valid * invalid_share)
-    for i in range(n_invalid):
-        if i % 3 == 0:
-            digits = (
-                "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 400))).lstrip("0") or "7"
-            )
-            tokens.append((digits, False))  # garbage: malformed
-        else:
-            value = int(tokens[i][0])
-            raw = bytearray(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-            raw[-1 - rng.randrange(64)] ^= 1 << rng.randrange(8)  # inside the signature: invalid
-            tokens.append((str(int.from_bytes(raw, "big")), True))
-    rng.shuffle(tokens)
-    return trust_path, tokens
-
-
-def _plan(path: Path, tokens: list[tuple[str, bool]], prefix: str, bad_status: str, total: int) -> Path:
-    lines = []
-    for i in range(total):
-        digits, signed = tokens[i % len(tokens)]
-        lines.append(f"{prefix}{digits} {'200' if signed else bad_status}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished (waited-for) children only
-    return usage.ru_utime + usage.ru_stime
-
-
-def _run_load(port: int, plan: Path, connections: int) -> dict[str, Any]:
-    before = _children_cpu()
-    out = subprocess.run(
-        [sys.executable, __file__, "--load-gen", str(port), str(plan), str(connections)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    stats: dict[str, Any] = json.loads(out.stdout)
-    stats["client_cpu_seconds"] = _children_cpu() - before  # includes the client's start-up
-    return stats
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _server_stack() -> str:
-    """What uvicorn's "auto" picks, for the service and the ceiling alike."""
-    import importlib.util
-
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    return f"uvicorn {http} {loop}"
+        tokens.append(to_digits(sign(claims, key.signing_key)))
+    return trust_path, repo.root, tokens
 
 
 def _median(values: list[float]) -> float:
@@ -309,49 +351,60 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def _server_stack() -> str:
+    import importlib.util
+
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"uvicorn {http} {loop}"
+
+
+# ---------------------------------------------------------------- main
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--requests", type=int, default=0, help="requests per kind [default: all tokens once]"
-    )
-    parser.add_argument("--tokens", type=int, default=10_000, help="distinct valid tokens [10,000]")
-    parser.add_argument("--invalid-share", type=float, default=0.03, help="extra invalid tokens [0.03]")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent connections [32]")
-    parser.add_argument("--rounds", type=int, default=5, help="ceiling/json/html rounds, interleaved [5]")
-    parser.add_argument("--warmup", type=int, default=2000, help="warm-up requests per kind [2,000]")
+    parser.add_argument("--registry", type=Path, default=ROOT / "registry", help="[registry/]")
+    parser.add_argument("--tokens", type=int, default=2000, help="distinct sandbox tokens [2,000]")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections, 1 thread [32]")
+    parser.add_argument("--rounds", type=int, default=3, help="ceiling/json/html rounds, interleaved [3]")
+    parser.add_argument("--seconds", type=float, default=8, help="seconds per run [8]")
+    parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per kind [2]")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    trust_path, tokens = _make_tokens(args.tokens, args.invalid_share, args.seed)
-    total = args.requests or len(tokens)
-    work = trust_path.parent
-    print(f"{len(tokens)} tokens signed in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    wrk = ensure_wrk()
+    work = Path(tempfile.mkdtemp(prefix="verify-load-"))
+    trust_path, root, tokens = make_tokens(work, args.registry, args.tokens, args.seed)
+    script = work / "cycle.lua"
+    script.write_text(LUA)
+    paths = {}
+    for kind, prefix in KINDS.items():
+        paths[kind] = work / f"{kind}.paths"
+        paths[kind].write_text("".join(f"{prefix}{d}\n" for d in tokens))
+    (work / "digits").write_text("\n".join(tokens) + "\n")
+    print(f"{len(tokens)} sandbox tokens signed in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+    in_process = subprocess.run(
+        [sys.executable, __file__, "--stages", str(trust_path), str(root), str(work / "state-stages")]
+        + [str(work / "digits")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    measured = json.loads(in_process.stdout.strip().splitlines()[-1])
 
     service_port, ceiling_port = _free_port(), _free_port()
+    service_log = (work / "service.log").open("wb")  # a file, as a real deployment's journal
     service = subprocess.Popen(
-        [
-            *[
-                sys.executable,
-                "-m",
-                "xcert.cli",
-                "serve",
-                "--trust",
-                str(trust_path),
-                "--port",
-                str(service_port),
-            ],
-            *[
-                "--root",
-                str(trust_path.parent.parent / "root.json"),
-                "--state",
-                str(trust_path.parent / "state"),
-            ],
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "xcert.cli", "serve", "--trust", str(trust_path), "--port", str(service_port)]
+        + ["--root", str(root), "--state", str(work / "state")],
+        stdout=service_log,
+        stderr=subprocess.STDOUT,
         cwd=ROOT,
     )
     ceiling = subprocess.Popen(
@@ -360,108 +413,100 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         cwd=ROOT,
     )
-    # kind -> (port, server process, path prefix, status expected for garbage)
-    kinds = {
-        "ceiling": (ceiling_port, ceiling, "/c/", "400"),
-        "json": (service_port, service, "/api/v1/verify?token=", "422"),
-        "html": (service_port, service, "/c/", "400"),
+    servers = {
+        "ceiling": (ceiling_port, ceiling),
+        "json": (service_port, service),
+        "html": (service_port, service),
     }
-    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     try:
         _wait_ready(service_port, service)
         _wait_ready(ceiling_port, ceiling)
-        for port, _proc, prefix, bad in kinds.values():
-            _run_load(port, _plan(work / "warm.plan", tokens, prefix, bad, args.warmup), args.connections)
+        for kind, (port, proc) in servers.items():
+            run_wrk(wrk, script, paths[kind], port, proc.pid, args.warmup, args.connections, 0)
         rss_before = _rss_kb(service.pid)
-        # Interleaved rounds, each over its own slice of the tokens, so that a noisy neighbour
-        # hits all three kinds alike; every kind sees every token once per `total`.
-        per_round = -(-total // args.rounds)
         for r in range(args.rounds):
-            count = min(per_round, total - r * per_round)
-            rotated = tokens[(r * per_round) % len(tokens) :] + tokens[: (r * per_round) % len(tokens)]
-            for kind, (port, proc, prefix, bad) in kinds.items():
-                print(f"round {r + 1}/{args.rounds}: {kind} × {count}", file=sys.stderr)
-                plan = _plan(work / f"{kind}.plan", rotated, prefix, bad, count)
-                cpu = _cpu_seconds(proc.pid)
-                run = _run_load(port, plan, args.connections)
-                run["cpu_seconds"] = _cpu_seconds(proc.pid) - cpu
-                runs[kind].append(run)
+            offset = r * len(tokens) // args.rounds  # each round starts elsewhere in the tokens
+            for kind, (port, proc) in servers.items():
+                print(f"round {r + 1}/{args.rounds}: {kind}", file=sys.stderr)
+                runs[kind].append(
+                    run_wrk(wrk, script, paths[kind], port, proc.pid, args.seconds, args.connections, offset)
+                )
         rss_after = _rss_kb(service.pid)
     finally:
         for proc in (service, ceiling):
             proc.terminate()
             proc.wait(15)
-
-    def overall(kind: str) -> dict[str, float]:
-        rs = runs[kind]
-        n = sum(r["requests"] for r in rs)
-        return {
-            "rps": round(n / sum(r["seconds"] for r in rs), 1),
-            "cpu_us": round(sum(r["cpu_seconds"] for r in rs) / n * 1e6, 1),
-            "p50_ms": _median([r["p50_ms"] for r in rs]),
-            "p99_ms": max(r["p99_ms"] for r in rs),
-        }
-
-    agg = {kind: overall(kind) for kind in kinds}
-    agg_n = {kind: sum(r["requests"] for r in runs[kind]) for kind in kinds}
+        service_log.close()
 
     def ratio(kind: str) -> float:
-        return round(
-            _median([a["rps"] / c["rps"] for a, c in zip(runs[kind], runs["ceiling"], strict=True)]), 3
-        )
+        per_round = [a["rps"] / c["rps"] for a, c in zip(runs[kind], runs["ceiling"], strict=True)]
+        return round(_median(per_round), 3)
 
-    def cpu_ratio(kind: str) -> float:
-        # ceiling's CPU per request / this kind's, per round (same tokens, back to back): median
-        return round(
-            _median(
-                [
-                    (c["cpu_seconds"] / c["requests"]) / (a["cpu_seconds"] / a["requests"])
-                    for a, c in zip(runs[kind], runs["ceiling"], strict=True)
-                ]
-            ),
-            3,
-        )
+    def cpu_ratio(kind: str) -> float:  # the ceiling's server CPU per request / this kind's
+        per_round = [c["cpu_us"] / a["cpu_us"] for a, c in zip(runs[kind], runs["ceiling"], strict=True)]
+        return round(_median(per_round), 3)
 
+    def med(kind: str, field: str) -> float:
+        return round(_median([r[field] for r in runs[kind]]), 1)
+
+    cpu = {kind: med(kind, "cpu_us") for kind in KINDS}
+    stage: dict[str, Any] = {
+        "ceiling": {
+            "parse_and_signature": measured["ceiling"]["parse_and_signature"],
+            "http": round(cpu["ceiling"] - measured["ceiling"]["app"], 1),
+        },
+    }
+    for kind in ("json", "html"):
+        stage[kind] = {
+            "decode": measured["decode"],
+            "signature": measured["signature"],
+            "rules": round(measured["verify"] - measured["decode"] - measured["signature"], 1),
+            "rendering": round(measured[kind]["router"] - measured["verify"], 1),
+            "middleware_logging": round(measured[kind]["app"] - measured[kind]["router"], 1),
+            "http": round(cpu[kind] - measured[kind]["app"], 1),
+        }
     all_runs = [r for rs in runs.values() for r in rs]
-    report = {
+    report: dict[str, Any] = {
         "bench": "verify_load",
+        "client": f"wrk -t1 -c{args.connections} -d{args.seconds:g}s, {len(tokens)} sandbox tokens",
         "server": _server_stack(),
-        "headline": "ratio_json_cpu, ratio_html_cpu",
         "cpus": os.cpu_count(),
-        "load_average": round(os.getloadavg()[0], 2),
-        "tokens": len(tokens),
-        "requests_per_kind": total,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "rounds": args.rounds,
-        "connections": args.connections,
-        "ceiling_rps": agg["ceiling"]["rps"],
-        "json_rps": agg["json"]["rps"],
-        "html_rps": agg["html"]["rps"],
+        "ceiling_rps": med("ceiling", "rps"),
+        "json_rps": med("json", "rps"),
+        "html_rps": med("html", "rps"),
         "ratio_json": ratio("json"),
         "ratio_html": ratio("html"),
-        "cpu_us_per_req": {kind: agg[kind]["cpu_us"] for kind in kinds},
+        "p99_ms_by_kind": {kind: round(max(r["p99_us"] for r in runs[kind]) / 1000, 2) for kind in KINDS},
+        "p99_ms": round(max(r["p99_us"] for r in runs["json"] + runs["html"]) / 1000, 2),
+        "errors": sum(r["errors"] for r in all_runs),
+        "cpu_us_per_req": cpu,
         "ratio_json_cpu": cpu_ratio("json"),
         "ratio_html_cpu": cpu_ratio("html"),
-        "client_cpu_us_per_req": {
-            kind: round(sum(r["client_cpu_seconds"] for r in runs[kind]) / agg_n[kind] * 1e6, 1)
-            for kind in kinds
-        },
-        "p50_ms": {kind: agg[kind]["p50_ms"] for kind in kinds},
-        "p99_ms_by_kind": {kind: agg[kind]["p99_ms"] for kind in kinds},
-        "p99_ms": max(agg["json"]["p99_ms"], agg["html"]["p99_ms"]),
+        "client_cpu_us_per_req": {kind: med(kind, "client_cpu_us") for kind in KINDS},
+        "stages_us": stage,
+        "in_process_us": measured,
         "rss_before_kb": rss_before,
         "rss_after_kb": rss_after,
-        "rss_growth": round(rss_after / rss_before - 1, 3) if rss_before > 0 else None,
-        "errors": sum(r["errors"] for r in all_runs),
-        "error_samples": [s for r in all_runs for s in r["error_samples"]][:5],
+        "requests": {kind: sum(r["requests"] for r in runs[kind]) for kind in KINDS},
+        "bars": BARS,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    report["pass"] = (
+        report["ratio_json"] >= BARS["ratio_json"]
+        and report["ratio_html"] >= BARS["ratio_html"]
+        and report["p99_ms"] <= BARS["p99_ms"]
+        and report["errors"] == BARS["errors"]
+    )
     print(json.dumps(report, ensure_ascii=False))
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-ceiling":
         serve_ceiling(sys.argv[2], int(sys.argv[3]))
-    elif len(sys.argv) > 1 and sys.argv[1] == "--load-gen":
-        load_gen(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--stages":
+        stages(*sys.argv[2:6])
     else:
         main()
