@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from test_site_browser import DESKTOP, ROOT, Site, _built, _clean, _context, _serve
+from test_site_browser import DESKTOP, PHONE, ROOT, Site, _built, _clean, _context, _serve
 
 from xcert.load import load_registry
 from xcert.model import Registry
@@ -234,3 +234,39 @@ def test_pinyin_order_reads_words_whole() -> None:
     assert pinyin_key("重庆")[:2] == ("chong2", "qing4")  # not zhong
     cities = ["重庆", "长沙", "北京", "银行学校"]
     assert sorted(cities, key=pinyin_key) == ["北京", "长沙", "重庆", "银行学校"]
+
+
+@pytest.mark.slow
+def test_national_lists_start_closed_and_open_to_a_filter(
+    chromium: Any, national: tuple[Site, Registry]
+) -> None:
+    site, reg = national
+    rng = random.Random(SEED)
+    provinces: dict[str, list[str]] = {}
+    for college in reg.colleges.values():
+        provinces.setdefault(college.province, []).append(college.name.zh)
+    province = max(provinces, key=lambda p: len(provinces[p]))
+    context = _context(chromium, site, PHONE)
+    tab = context.new_page()
+    tab.goto(f"{site.base}colleges/{province}/")
+    box = "#xc-colleges"
+    total = tab.locator(f"{box} li").count()
+    assert total == len(provinces[province]) > 100
+    assert not _visible(tab, f"{box} li")  # a long list opens as its groups (cities) only
+    cities = [s.split(" (")[0] for s in tab.locator(f"{box} summary").all_inner_texts()]
+    assert _in_pinyin_order([c for c in cities if not c.startswith("其他")]), cities
+    name = rng.choice(provinces[province])
+    tab.locator(f"{box}-q").fill(name)
+    shown = _visible(tab, f"{box} li > a")
+    assert name in shown and all(name in n for n in shown), f"seed {SEED}: {name}: {shown}"
+    tab.locator(f"{box}-q").press("Escape")
+    _wait_shown(tab, f"{box} li", total)
+    assert not _visible(tab, f"{box} li")  # the groups as they were: closed
+    tab.goto(site.base + "certificates/")
+    assert not _visible(tab, "#xc-catalogue li")
+    field = reg.settings.fields[0].id
+    tab.select_option("#xc-filters select[name=field]", field)
+    shown_rows = [r for r in tab.locator("#xc-catalogue li").all() if r.is_visible()]
+    assert shown_rows and {r.get_attribute("data-field") for r in shown_rows} == {field}
+    context.close()
+    _clean(site)
