@@ -376,6 +376,8 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
+    # the children import this checkout's code, not whatever the environment installed
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="verify-load-"))
     trust_path, root, tokens = make_tokens(work, args.registry, args.tokens, args.seed)
@@ -438,6 +440,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(15)
         service_log.close()
+        shutil.rmtree(work, ignore_errors=True)
 
     def ratio(kind: str) -> float:
         per_round = [a["rps"] / c["rps"] for a, c in zip(runs[kind], runs["ceiling"], strict=True)]

@@ -19,7 +19,6 @@ list, so any number of workers behave like one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -40,7 +39,6 @@ from starlette.routing import Route
 from xcert.trust import TrustListError
 from xcert.verify import CHECKS, MALFORMED, Result, verify
 
-from . import logs
 from .middleware import AccessLog, BodyLimit, SecurityHeaders
 from .openapi import openapi_document
 from .page import Pages
@@ -83,6 +81,19 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return _json({"error": {"code": code, "message": message}}, status, headers)
 
 
+def _configure_logging() -> None:
+    """The service's loggers (access lines, trust updates) write to stderr, unless the host
+    application has configured them already."""
+    log = logging.getLogger("verify_api")
+    if log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 def _csp(style_src: str) -> str:
     return (
         "default-src 'none'; "
@@ -113,7 +124,7 @@ def create_app(
         store.load()
     pages = Pages()
     openapi_body = json.dumps(openapi_document(), ensure_ascii=False).encode()
-    logs.configure()
+    _configure_logging()
 
     def trust_info() -> dict[str, Any]:
         return store.status()
@@ -175,22 +186,10 @@ def create_app(
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, exc.detail, dict(exc.headers or {}))
 
-    async def drain_logs() -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            logs.drain()
-
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        drainer = asyncio.create_task(drain_logs())
-        try:
-            async with store.polling(poll_seconds):
-                yield
-        finally:
-            drainer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drainer
-            logs.drain()
+        async with store.polling(poll_seconds):
+            yield
 
     middleware = [Middleware(AccessLog)] if log_requests else []
     middleware += [

@@ -14,8 +14,6 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import logs
-
 access_log = logging.getLogger("verify_api.access")
 
 API_PREFIX = "/api/"
@@ -174,8 +172,6 @@ class AccessLog:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.write = logs.access_writer(access_log.name)
-        self.templates: dict[str, str] = {}  # route path -> its template as logged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,11 +189,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            path = getattr(scope.get("route"), "path", None) or "-"
-            template = self.templates.get(path)
-            if template is None:
-                template = path.replace(":anytext}", "}")
-                if len(self.templates) < 64:  # the app's own route templates: a handful
-                    self.templates[path] = template
+            # the matched route's template ("/c/{digits:anytext}" logged as "/c/{digits}")
+            route = getattr(scope.get("route"), "path", None) or "-"
             method = scope["method"] if len(scope["method"]) <= 16 else "?"
-            self.write(f"{method} {template} {status} {(time.perf_counter() - start) * 1000:.1f}ms")
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            access_log.info("%s %s %s %.1fms", method, route.replace(":anytext}", "}"), status, elapsed_ms)
