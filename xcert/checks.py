@@ -22,6 +22,12 @@ def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) ->
         _history(org.status, "status", out)
         for i, key in enumerate(org.keys):
             _key(key, f"keys[{i}]", out)
+            if key.status == "active" and org.status[-1].status != "approved":
+                out.error(
+                    key.src.at("status"),
+                    f"keys[{i}].status: the organization is {org.status[-1].status} since "
+                    f"{org.status[-1].since}; retire its keys (retired_on no later than that day)",
+                )
         if org.status[0].status != "approved":
             out.error(
                 org.status[0].src.at("status"), "status: an organization's history starts with 'approved'"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,14 @@ ecc_option = click.option(
 )
 
 
+record_into_option = click.option(
+    "--record-into",
+    metavar="DIR",
+    help="Registry checkout to write the issuance record into (DIR/issuance/ORG/BATCH.yaml and "
+    ".leaves) [default: the --out directory of a batch, else the current directory].",
+)
+
+
 def with_trust(fn: Any) -> Any:
     for option in reversed(trust_options):
         fn = option(fn)
@@ -236,6 +245,14 @@ def key_info(file: str) -> None:
     metavar="OUT.svg|OUT.png",
     help="Also write the QR code as SVG or PNG.",
 )
+@click.option(
+    "--record",
+    "record_batch",
+    metavar="BATCH",
+    help="Also write an issuance record of this one certificate, batch id BATCH, into "
+    "--record-into (see docs/issuance-records.md).",
+)
+@record_into_option
 @ecc_option
 @with_trust
 def issue_cmd(
@@ -250,6 +267,8 @@ def issue_cmd(
     expires: str | None,
     qr_out: str | None,
     ecc: str,
+    record_batch: str | None,
+    record_into: str | None,
     registry: str | None,
     trust: str | None,
     root: str | None,
@@ -265,6 +284,9 @@ def issue_cmd(
         raise click.BadParameter("expected a file name ending in .svg or .png", param_hint="--qr")
     key = _key(key_file)
     trust_list = _trust(registry, trust, root, state_dir)
+    records = _record_dir(record_into, None) if record_batch else None
+    if records is not None:
+        _refuse_existing_record(records, key.org, record_batch or "")
     if id_number == "-":  # from standard input: not in `ps` output or the shell history
         id_number = sys.stdin.readline().strip()
         if not id_number:
@@ -280,7 +302,46 @@ def issue_cmd(
         _note(f"wrote {qr_out} (QR version {code.version}, ECC {ecc})")
     if issued.result.test:
         _note("TEST: signed with the sandbox key; verifiers show it as a TEST certificate")
+    if records is not None and record_batch:
+        _write_record(records, key, record_batch, [issued.token], [issued.claims.issued_at])
     click.echo(issued.url)
+
+
+def _record_dir(record_into: str | None, out: str | None) -> Path:
+    """Where a record goes: --record-into (the registry checkout the pull request comes
+    from), else beside the batch output (OUT/issuance/…), else the current directory.
+    Never a registry implicitly: issuing does not change a checkout unasked."""
+    return Path(record_into or out or ".")
+
+
+def _refuse_existing_record(directory: Path, org: str, batch: str) -> None:
+    from .issuance import BATCH, DIRECTORY
+
+    if not re.fullmatch(BATCH, batch):
+        raise click.BadParameter(
+            f"{batch!r}: a batch id is 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit",
+            param_hint="--batch-id/--record",
+        )
+    path = directory / DIRECTORY / org / f"{batch}.yaml"
+    if path.exists():
+        raise click.ClickException(f"{path} exists: a record never changes; choose another batch id")
+
+
+def _write_record(
+    directory: Path, key: keymod.PrivateKey, batch: str, tokens: list[bytes], iats: list[int]
+) -> None:
+    from .issuance import RecordError, make_record, write_record
+
+    try:
+        record, leaves = make_record(key.org, batch, key.kid, tokens, iats)
+        path = write_record(directory, record, leaves)
+    except (RecordError, OSError) as e:
+        raise click.ClickException(f"issuance record not written: {e}") from None
+    _note(
+        f"issuance record: {path} ({record.count} token{'s' * (record.count != 1)}, tree hash "
+        f"{record.tree_hash.hex()[:16]}…); sign it with xcert issuance sign --key KEY and send it "
+        "in a pull request"
+    )
 
 
 def _write_atomic(path: Path, code: qr.QrCode) -> None:
@@ -325,6 +386,13 @@ def _write_atomic(path: Path, code: qr.QrCode) -> None:
     help="Worker processes [default: the number of CPUs].",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--batch-id",
+    metavar="ID",
+    help="Batch id of the issuance record [default: the name of --out].",
+)
+@click.option("--no-record", is_flag=True, help="Write no issuance record (not recommended).")
+@record_into_option
 @with_trust
 def issue_batch_cmd(
     key_file: str,
@@ -334,6 +402,9 @@ def issue_batch_cmd(
     ecc: str,
     workers: int | None,
     quiet: bool,
+    batch_id: str | None,
+    no_record: bool,
+    record_into: str | None,
     registry: str | None,
     trust: str | None,
     root: str | None,
@@ -349,6 +420,10 @@ def issue_batch_cmd(
     """
     key = _key(key_file)
     trust_list = _trust(registry, trust, root, state_dir)
+    batch = batch_id or Path(out).resolve().name
+    records = None if no_record else _record_dir(record_into, out)
+    if records is not None:
+        _refuse_existing_record(records, key.org, batch)
     bars: list[Any] = []
 
     def progress(phase: str, total: int) -> Any:
@@ -379,6 +454,8 @@ def issue_batch_cmd(
     finally:
         for bar in bars:
             bar.close()
+    if records is not None:
+        _write_record(records, key, batch, list(report.tokens), list(report.iats))
     test = " (TEST: sandbox key)" if report.test else ""
     click.echo(
         f"issued {report.rows} certificates for {report.organization}{test}: "

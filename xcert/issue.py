@@ -32,7 +32,7 @@ from nacl.signing import SigningKey
 from . import lookalike, qr
 from .keys import PrivateKey
 from .model import LEVEL_NAMES
-from .token import Claims, id_tail, sign, url_for
+from .token import Claims, decode, id_tail, sign, url_for
 from .trust import TrustList
 from .verify import TEST, VALID, Result, verify
 
@@ -243,6 +243,8 @@ class BatchReport:
     test: bool  # signed with the sandbox key: TEST certificates
     files: int = 0
     warnings: list[str] = field(default_factory=list)
+    tokens: tuple[bytes, ...] = ()  # in row order: what an issuance record lists
+    iats: tuple[int, ...] = ()
 
 
 def file_stem(serial: str) -> str:
@@ -421,7 +423,16 @@ def issue_batch(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     org = trust.organizations.get(key.org)
-    return BatchReport(out, len(rows), key.org, bool(org and org.sandbox), files=2 * len(rows) + 1)
+    issued = tuple(tokens[line] for line, _ in rows)
+    return BatchReport(
+        out,
+        len(rows),
+        key.org,
+        bool(org and org.sandbox),
+        files=2 * len(rows) + 1,
+        tokens=issued,
+        iats=tuple(decode(t).claims.issued_at for t in issued),
+    )
 
 
 class _pool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import checks, codes, scan, schema
+from . import checks, codes, issuance, scan, schema
 from .model import (
     Certificate,
     College,
@@ -99,6 +99,7 @@ def load_registry(root: Path) -> LoadResult:
         else:
             docs[kind].append(doc)
     notices = [n for p in _files(root / "notices", ".md", out) if (n := _notice(p, out))]
+    records = _records(root / issuance.DIRECTORY, out)
     _scan_secrets(root, files, docs["organization"], out)
 
     if settings is None:
@@ -113,8 +114,10 @@ def load_registry(root: Path) -> LoadResult:
             {d["organization"]: _revocations(d) for d in sorted(docs["revocations"], key=_first)}
         ),
         notices=tuple(sorted(notices, key=lambda n: (n.date, n.slug))),
+        records=records,
     )
     checks.run(registry, out, frozenset(unusable))
+    issuance.check_records(registry, out, _display, frozenset(unusable))
     return LoadResult(registry, tuple(out.sorted()))
 
 
@@ -262,6 +265,7 @@ def _settings(d: YMap) -> Settings:
         site_url=d["site_url"].rstrip("/"),
         verify_url=d["verify_url"].rstrip("/"),
         fields=tuple(Field(f["id"], f["zh"], f["en"]) for f in d["fields"]),
+        record_required_after_days=d.get("issuance_record_required_after_days"),
     )
 
 
@@ -384,6 +388,52 @@ def _revocations(d: YMap) -> RevocationList:
         for r in d["revoked"]
     )
     return RevocationList(org, revoked, _src(d))
+
+
+def _records(directory: Path, out: Problems) -> tuple[issuance.RecordFile, ...]:
+    """registry/issuance/<org>/<batch>.yaml beside <batch>.leaves; anything else is an error."""
+    if not directory.is_dir() or directory.is_symlink():
+        return ()
+    found = []
+    for org_dir in sorted(directory.iterdir()):
+        if org_dir.name in IGNORED or org_dir.is_symlink():
+            continue
+        if not org_dir.is_dir():
+            out.error(
+                Loc(_display(org_dir)), "unexpected file: issuance/ holds one directory per organization"
+            )
+            continue
+        names = {p.name for p in org_dir.iterdir()}
+        for path in sorted(org_dir.iterdir()):
+            if path.name in IGNORED or path.is_symlink():
+                continue
+            if path.suffix == issuance.LEAVES_SUFFIX and path.is_file():
+                if f"{path.stem}.yaml" not in names:
+                    out.error(Loc(_display(path)), f"leaves file without its record {path.stem}.yaml")
+                continue
+            if path.suffix != ".yaml" or not path.is_file():
+                out.error(
+                    Loc(_display(path)), "unexpected file: records are <batch>.yaml beside <batch>.leaves"
+                )
+                continue
+            doc = _read(path, "issuance", out)
+            if doc is None:
+                continue
+            problems = [
+                (field, f"{field} '{doc[field]}' must equal the {what} '{name}'")
+                for field, what, name in (
+                    ("organization", "directory name", org_dir.name),
+                    ("batch", "file name", path.stem),
+                    ("leaves", "batch id with .leaves", path.stem + issuance.LEAVES_SUFFIX),
+                )
+                if doc[field] != name
+            ]
+            for field, message in problems:
+                out.error(doc.value_loc(field), message)
+            if not problems:
+                record = issuance.Record.from_mapping(doc)
+                found.append(issuance.RecordFile(record, _src(doc), org_dir / record.leaves))
+    return tuple(found)
 
 
 def _notice(path: Path, out: Problems) -> Notice | None:

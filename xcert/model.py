@@ -13,10 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .problems import Loc
 from .yamlsrc import loc_at, pack
+
+if TYPE_CHECKING:
+    from .issuance import RecordFile
 
 LEVEL_NAMES = {1: ("初级", "Primary"), 2: ("中级", "Intermediate"), 3: ("高级", "Advanced")}
 
@@ -262,6 +265,7 @@ class Settings:
     site_url: str
     verify_url: str
     fields: tuple[Field, ...]
+    record_required_after_days: int | None = None  # issuance_record_required_after_days
 
 
 def _index(items: Iterable[object], key: str) -> Mapping[str, object]:
@@ -279,6 +283,7 @@ class Registry:
     colleges: Mapping[str, College]
     revocations: Mapping[str, RevocationList]
     notices: tuple[Notice, ...] = ()
+    records: tuple[RecordFile, ...] = ()  # registry/issuance/<org>/*.yaml, by path
     _by_org: Mapping[str, tuple[Certificate, ...]] = field(init=False, repr=False, compare=False)
     _pilots: Mapping[str, tuple[tuple[College, Pilot], ...]] = field(init=False, repr=False, compare=False)
     _sites: Mapping[str, tuple[tuple[College, Site], ...]] = field(init=False, repr=False, compare=False)

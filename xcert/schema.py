@@ -348,6 +348,13 @@ REGISTRY = Obj(
             ),
             True,
         ),
+        "issuance_record_required_after_days": F(
+            Int(
+                "Policy: a token older than this many days with no issuance record gets a warning",
+                1,
+                36500,
+            )
+        ),
     },
     doc="Registry-wide settings (registry/registry.yaml)",
 )
@@ -540,6 +547,43 @@ REVOCATIONS = Obj(
     doc="Revoked certificates of one organization",
 )
 
+def _iat_order(m: YMap, prefix: str, out: Problems) -> None:
+    a, b = m.get("first_iat"), m.get("last_iat")
+    if isinstance(a, int) and isinstance(b, int) and b < a:
+        out.error(m.value_loc("last_iat"), f"{prefix}last_iat: {b} is before first_iat {a}")
+
+
+HEX64 = r"[0-9a-f]{64}"
+ISSUANCE = Obj(
+    {
+        "organization": F(Slug("Organization id, equal to the directory name"), True),
+        "batch": F(
+            Text(
+                "Batch id, equal to the file name",
+                pattern=r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}",
+                max_len=64,
+                shape="a batch id of A-Z, a-z, 0-9, '.', '_' and '-'",
+            ),
+            True,
+        ),
+        "kid": F(Text("kid of the signing key: 16 lowercase hex digits", pattern="[0-9a-f]{16}"), True),
+        "count": F(Int("Number of tokens (lines of the leaves file)", 1), True),
+        "first_iat": F(Int("Earliest issue time (iat) in the batch, Unix seconds", 0), True),
+        "last_iat": F(Int("Latest issue time (iat) in the batch, Unix seconds", 0), True),
+        "tree_hash": F(Text("RFC 9162 tree hash over the sorted token hashes, hex", pattern=HEX64), True),
+        "leaves": F(
+            Text(
+                "The leaves file beside this one: <batch>.leaves",
+                pattern=r"[0-9A-Za-z][0-9A-Za-z._-]*\.leaves",
+            ),
+            True,
+        ),
+        "leaves_sha256": F(Text("SHA-256 of the leaves file, hex", pattern=HEX64), True),
+    },
+    doc="An issuance record: the tokens of one issued batch (registry/issuance/<org>/<batch>.yaml)",
+    rules=[_iat_order],
+)
+
 NOTICE = Obj(
     {
         "date": F(Date("Publication date"), True),
@@ -567,6 +611,7 @@ KINDS: dict[str, Obj] = {
     "colleges": COLLEGES,
     "revocations": REVOCATIONS,
     "notice": NOTICE,
+    "issuance": ISSUANCE,
 }
 
 

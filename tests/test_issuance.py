@@ -1,0 +1,178 @@
+"""Issuance records: written by the issuer CLI, loaded with the registry, and every way a
+record can be wrong refused by `build.py check` at its file and line."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import at, claims, fixture_key
+
+from xcert import issuance, merkle
+from xcert.load import load_registry
+from xcert.token import sign
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "registry"
+KID2 = hashlib.sha256(bytes(fixture_key(2).verify_key)).digest()[:8]
+KID1 = hashlib.sha256(bytes(fixture_key(1).verify_key)).digest()[:8]
+
+
+def tokens(n: int, key: int = 2, day: str = "2023-01-10", prefix: str = "S") -> list[bytes]:
+    return [sign(claims(serial=f"{prefix}{i}", issued_at=at(day)), fixture_key(key)) for i in range(n)]
+
+
+@pytest.fixture
+def reg_dir(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURE, tmp_path / "registry")
+    return tmp_path / "registry"
+
+
+def record(reg_dir: Path, batch: str, toks: list[bytes], kid: bytes = KID2, day: str = "2023-01-10") -> Path:
+    rec, leaves = issuance.make_record("care-org", batch, kid, toks, [at(day)] * len(toks))
+    return issuance.write_record(reg_dir, rec, leaves)
+
+
+def problems(reg_dir: Path) -> list[str]:
+    result = load_registry(reg_dir)
+    return [p.format().replace(str(reg_dir) + "/", "") for p in result.problems]
+
+
+def test_a_record_is_sorted_hashes_with_their_tree_hash(reg_dir: Path) -> None:
+    toks = tokens(5)
+    path = record(reg_dir, "2023-01-a", toks)
+    leaves = (path.parent / "2023-01-a.leaves").read_bytes()
+    hashes = sorted(hashlib.sha256(t).digest() for t in toks)
+    assert leaves == b"".join(h.hex().encode() + b"\n" for h in hashes)
+    text = path.read_text(encoding="utf-8")
+    assert f"tree_hash: '{merkle.tree_hash(hashes).hex()}'" in text
+    assert f"leaves_sha256: '{hashlib.sha256(leaves).hexdigest()}'" in text
+    assert "王小明" not in text and "123X" not in text  # no personal data
+    assert problems(reg_dir) == []
+    loaded = load_registry(reg_dir).registry
+    assert loaded is not None and [r.record.batch for r in loaded.records] == ["2023-01-a"]
+    with pytest.raises(issuance.RecordError, match="never changes"):
+        record(reg_dir, "2023-01-a", tokens(1, prefix="X"))
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (old, text)
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_check_refuses_every_bad_record(reg_dir: Path) -> None:
+    a = record(reg_dir, "a", tokens(3))
+    b = record(reg_dir, "b", tokens(2, prefix="T") + tokens(1))  # S0 again: in two records
+    record(reg_dir, "c", tokens(1, prefix="U"), kid=b"\x00" * 8)
+    record(
+        reg_dir, "d", tokens(1, key=1, day="2022-07-05", prefix="V"), kid=KID1, day="2022-07-05"
+    )  # after retirement
+    _edit(a, "count: 3", "count: 4")
+    e = record(reg_dir, "e", tokens(2, prefix="W"))
+    leaves_e = e.parent / "e.leaves"
+    lines = leaves_e.read_bytes().splitlines(keepends=True)
+    leaves_e.write_bytes(lines[0] + b"0" * 64 + b"\n")  # tampered leaf
+    _edit(e, f"leaves_sha256: '{hashlib.sha256(b''.join(lines)).hexdigest()}'",
+          f"leaves_sha256: '{hashlib.sha256(leaves_e.read_bytes()).hexdigest()}'")  # fmt: skip
+    found = problems(reg_dir)
+    first_s0 = sorted(hashlib.sha256(t).hexdigest() for t in tokens(3)).index(
+        hashlib.sha256(tokens(1)[0]).hexdigest()
+    )
+    assert found == sorted(found)
+    assert found == [
+        "issuance/care-org/a.yaml:5:8: error: count: issuance/care-org/a.leaves has 3 hashes, not 4",
+        f"issuance/care-org/b.leaves:{_line(b, tokens(1)[0])}:1: error: token hash "
+        f"{hashlib.sha256(tokens(1)[0]).hexdigest()} is already recorded at "
+        f"issuance/care-org/a.leaves:{first_s0 + 1}; a token belongs to one record",
+        "issuance/care-org/c.yaml:4:6: error: kid: care-org has no key 0000000000000000 "
+        f"(its keys: {KID1.hex()}, {KID2.hex()})",
+        "issuance/care-org/d.yaml:7:11: error: last_iat: 2022-07-05T12:00:00+08:00 is outside key "
+        f"{KID1.hex()}'s signing window (it was retired on 2022-06-30)",
+        "issuance/care-org/e.leaves:2:1: error: hash " + "0" * 64 +
+        " is out of order (the lines are sorted)",
+    ]  # fmt: skip
+    # the leaves in order, but not the ones the tree hash was made from
+    tampered = hashlib.sha256(leaves_e.read_bytes()).hexdigest()
+    leaves_e.write_bytes(b"".join(sorted([lines[0], b"f" * 64 + b"\n"])))
+    _edit(e, f"leaves_sha256: '{tampered}'",
+          f"leaves_sha256: '{hashlib.sha256(leaves_e.read_bytes()).hexdigest()}'")  # fmt: skip
+    assert [p for p in problems(reg_dir) if "e.yaml" in p] == [
+        "issuance/care-org/e.yaml:8:12: error: tree_hash: the leaves in issuance/care-org/e.leaves hash to "
+        f"{merkle.tree_hash(issuance.split_hashes(issuance.parse_leaves(leaves_e.read_bytes()))).hex()}, "
+        "not to this tree hash"
+    ]
+
+
+def _line(path: Path, token: bytes) -> int:
+    leaves = (path.parent / f"{path.stem}.leaves").read_text().split()
+    return leaves.index(hashlib.sha256(token).hexdigest()) + 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "line"),
+    [
+        (b"ab\n", "3 bytes is not a whole number of 65-byte lines", 2),
+        (b"g" * 64 + b"\n", "expected 64 lowercase hex digits and a newline", 1),
+        (b"A" * 64 + b"\n", "hex digits must be lowercase", 1),
+        (b"a" * 64 + b"\n" + b"a" * 64 + b"\n", "hash " + "a" * 64 + " appears twice", 2),
+        (b"a" * 64 + b" ", "expected 64 lowercase hex digits and a newline", 1),
+    ],
+)
+def test_bad_leaves_files(data: bytes, message: str, line: int) -> None:
+    with pytest.raises(issuance.RecordError) as e:
+        issuance.parse_leaves(data)
+    assert (str(e.value), e.value.line) == (message, line)
+
+
+def test_an_active_key_of_a_suspended_organization_is_refused(reg_dir: Path) -> None:
+    org = reg_dir / "organizations" / "logi-org.yaml"
+    key = "  - {public_key: " + issuance_b64(fixture_key(3)) + ", not_before: 2019-04-10, status: active}\n"
+    org.write_text(org.read_text(encoding="utf-8") + "keys:\n" + key, encoding="utf-8")
+    assert problems(reg_dir) == [
+        "organizations/logi-org.yaml:11:95: error: keys[0].status: the organization is suspended since "
+        "2021-03-01; retire its keys (retired_on no later than that day)"
+    ]
+
+
+def issuance_b64(key: object) -> str:
+    from xcert.codes import encode_b64url
+
+    return encode_b64url(bytes(key.verify_key))  # type: ignore[attr-defined]
+
+
+def test_issue_batch_writes_the_record(reg_dir: Path, tmp_path: Path) -> None:
+    """The CLI writes the record into the registry checkout; check accepts it."""
+    key = tmp_path / "care.key"
+    key.write_text("xcert-ed25519-private-key v1\norg: care-org\nseed: " + _seed(2) + "\n", encoding="utf-8")
+    key.chmod(0o600)
+    csv = tmp_path / "in.csv"
+    csv.write_text(
+        "certificate,level,serial,name,id_number,date\n"
+        "old-care,2,A1,王小明,11010519491231002X,2024-06-10\n"
+        "old-care,2,A2,李四,11010519491231002X,2024-06-11\n",
+        encoding="utf-8",
+    )
+    run = [sys.executable, "-m", "xcert.cli", "issue-batch", "--key", str(key), "--csv", str(csv)]
+    run += ["--registry", str(reg_dir), "--record-into", str(reg_dir), "--workers", "1", "-q"]
+    done = subprocess.run([*run, "--out", str(tmp_path / "out" / "s1")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rec = reg_dir / "issuance" / "care-org" / "s1.yaml"
+    assert rec.is_file() and "count: 2\n" in rec.read_text(encoding="utf-8")
+    assert "first_iat: 1717948800" in rec.read_text(encoding="utf-8")  # 2024-06-10 00:00 CST
+    assert problems(reg_dir) == []
+    again = subprocess.run(
+        [*run, "--out", str(tmp_path / "out2"), "--batch-id", "s1"], capture_output=True, text=True
+    )
+    assert again.returncode == 1 and "exists: a record never changes" in again.stderr
+    assert not (tmp_path / "out2").exists()  # refused before anything was issued
+
+
+def _seed(n: int) -> str:
+    from xcert.codes import encode_b64url
+
+    return encode_b64url(bytes(fixture_key(n)))

@@ -1,0 +1,376 @@
+"""Issuance records: a signed, published list of the tokens an organization issued.
+
+A record (``registry/issuance/<org>/<batch>.yaml``) names one issued batch: the key's kid,
+how many tokens, the first and last ``iat``, and the RFC 9162 tree hash (xcert.merkle) over
+the sorted SHA-256 of each token, whose list is the leaves file beside it
+(``<batch>.leaves``: one lowercase hex hash per line, sorted, no duplicates). No personal
+data: a token hash cannot be computed without the token itself, which holds the signature.
+
+Records matter once a signed date stops proving anything: after a key is retired or
+compromised, or its organization suspended, a certificate stays VALID only if a record
+published before that date holds it (docs/issuance-records.md). The publication time is
+the first signed trust-list version that carried the record, never a date in the file.
+
+The verifier's membership index (:class:`RecordIndex`) holds 5 million recorded tokens in
+about 90 MB: 65,536 buckets by the hash's first two bytes, each one sorted bytes object of
+fixed 18-byte entries (the next 14 bytes of the hash, then a 4-byte record number), searched
+by bisection. A Python set of 5 million 32-byte ``bytes`` would take about 550 MB. Sixteen
+bytes of SHA-256 leave a forger 2**128 / 5e6 ≈ 2**105 tries per hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import merkle
+from .model import day_start
+from .problems import Loc, Problems
+
+DIRECTORY = "issuance"  # registry/issuance/<org>/, and /issuance/<org>/ on the site
+LEAVES_SUFFIX = ".leaves"
+BATCH = r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}"
+HEX64 = re.compile(rb"[0-9a-f]{64}")
+SCHEMA_LINE = "# yaml-language-server: $schema=../../../schema/issuance.schema.json\n"
+
+
+class RecordError(ValueError):
+    """A record or leaves file that cannot be used; ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def token_hash(token: bytes) -> bytes:
+    """The leaf data of a token: SHA-256 over its exact COSE bytes."""
+    return hashlib.sha256(token).digest()
+
+
+# ---------------------------------------------------------------- leaves files
+
+
+def leaves_text(hashes: Iterable[bytes]) -> bytes:
+    """The leaves file: sorted, one hex hash per line (anyone can check it with sha256sum)."""
+    return b"".join(h.hex().encode() + b"\n" for h in sorted(set(hashes)))
+
+
+def parse_leaves(data: bytes) -> bytes:
+    """The leaves file as one bytes object of 32-byte hashes, or RecordError at its line."""
+    if len(data) % 65:
+        raise RecordError(f"{len(data)} bytes is not a whole number of 65-byte lines", 1 + data.count(b"\n"))
+    try:
+        raw = bytes.fromhex(data.decode("ascii"))  # fromhex skips the newlines
+    except (UnicodeDecodeError, ValueError):
+        raw = b""
+    if len(raw) * 65 != len(data) * 32 or data[64::65].strip(b"\n"):
+        for i in range(0, len(data), 65):
+            if not HEX64.fullmatch(data[i : i + 64]) or data[i + 64 : i + 65] != b"\n":
+                raise RecordError("expected 64 lowercase hex digits and a newline", i // 65 + 1) from None
+    if data != data.lower():
+        raise RecordError("hex digits must be lowercase", 1)
+    previous = b""
+    for i in range(0, len(raw), 32):
+        current = raw[i : i + 32]
+        if current <= previous:
+            what = "appears twice" if current == previous else "is out of order (the lines are sorted)"
+            raise RecordError(f"hash {current.hex()} {what}", i // 32 + 1)
+        previous = current
+    return raw
+
+
+def split_hashes(raw: bytes) -> list[bytes]:
+    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
+
+
+# ---------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One issuance record's facts (from a registry file, or verified by the TUF client)."""
+
+    organization: str
+    batch: str
+    kid: bytes
+    count: int
+    first_iat: int
+    last_iat: int
+    tree_hash: bytes
+    leaves: str  # file name beside the record
+    leaves_sha256: bytes
+
+    @property
+    def path(self) -> str:
+        """The record's target path: issuance/<org>/<batch>.yaml."""
+        return f"{DIRECTORY}/{self.organization}/{self.batch}.yaml"
+
+    @property
+    def leaves_path(self) -> str:
+        return f"{DIRECTORY}/{self.organization}/{self.leaves}"
+
+    def to_yaml(self) -> str:
+        return (
+            SCHEMA_LINE
+            + f"organization: {self.organization}\n"
+            + f"batch: '{self.batch}'\n"
+            + f"kid: '{self.kid.hex()}'\n"
+            + f"count: {self.count}\n"
+            + f"first_iat: {self.first_iat}  # {_cst(self.first_iat)}\n"
+            + f"last_iat: {self.last_iat}  # {_cst(self.last_iat)}\n"
+            + f"tree_hash: '{self.tree_hash.hex()}'\n"
+            + f"leaves: '{self.leaves}'\n"
+            + f"leaves_sha256: '{self.leaves_sha256.hex()}'\n"
+        )
+
+    @classmethod
+    def from_mapping(cls, d: dict[str, object]) -> Record:
+        """From a parsed record (already schema-checked, or checked here: RecordError)."""
+        try:
+            record = cls(
+                organization=str(d["organization"]),
+                batch=str(d["batch"]),
+                kid=bytes.fromhex(str(d["kid"])),
+                count=_int(d["count"]),
+                first_iat=_int(d["first_iat"]),
+                last_iat=_int(d["last_iat"]),
+                tree_hash=bytes.fromhex(str(d["tree_hash"])),
+                leaves=str(d["leaves"]),
+                leaves_sha256=bytes.fromhex(str(d["leaves_sha256"])),
+            )
+        except KeyError as e:
+            raise RecordError(f"missing field {e.args[0]!r}") from None
+        except (TypeError, ValueError) as e:
+            raise RecordError(f"bad field: {e}") from None
+        if len(record.kid) != 8 or len(record.tree_hash) != 32 or len(record.leaves_sha256) != 32:
+            raise RecordError("kid is 8 bytes, tree_hash and leaves_sha256 32 bytes (hex)")
+        if not re.fullmatch(BATCH, record.batch) or record.leaves != record.batch + LEAVES_SUFFIX:
+            raise RecordError(f"batch {record.batch!r} with leaves {record.leaves!r}")
+        return record
+
+    def check_leaves(self, data: bytes) -> bytes:
+        """The leaves file's hashes if it is this record's, else RecordError."""
+        if hashlib.sha256(data).digest() != self.leaves_sha256:
+            raise RecordError(f"{self.leaves}: SHA-256 differs from the record's leaves_sha256")
+        raw = parse_leaves(data)
+        if len(raw) // 32 != self.count:
+            raise RecordError(f"{self.leaves}: {len(raw) // 32} hashes, the record says count {self.count}")
+        if merkle.tree_hash(split_hashes(raw)) != self.tree_hash:
+            raise RecordError(f"{self.leaves}: the leaves do not hash to the record's tree_hash")
+        return raw
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _cst(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone(dt.timedelta(hours=8))).isoformat()
+
+
+def make_record(
+    organization: str, batch: str, kid: bytes, tokens: Sequence[bytes], iats: Sequence[int]
+) -> tuple[Record, bytes]:
+    """The record and leaves file bytes for tokens issued together with one key."""
+    if not tokens:
+        raise RecordError("a record needs at least one token")
+    if not re.fullmatch(BATCH, batch):
+        raise RecordError(
+            f"batch id {batch!r}: use 1-64 of A-Z a-z 0-9 . _ - (starting with a letter or digit)"
+        )
+    hashes = sorted({token_hash(t) for t in tokens})
+    if len(hashes) != len(tokens):
+        raise RecordError("the same token appears twice")
+    data = leaves_text(hashes)
+    record = Record(
+        organization=organization,
+        batch=batch,
+        kid=kid,
+        count=len(hashes),
+        first_iat=min(iats),
+        last_iat=max(iats),
+        tree_hash=merkle.tree_hash(hashes),
+        leaves=batch + LEAVES_SUFFIX,
+        leaves_sha256=hashlib.sha256(data).digest(),
+    )
+    return record, data
+
+
+def write_record(registry_dir: Path, record: Record, leaves: bytes) -> Path:
+    """registry/issuance/<org>/<batch>.yaml and its leaves; never overwrites a record."""
+    directory = Path(registry_dir) / DIRECTORY / record.organization
+    path = directory / f"{record.batch}.yaml"
+    leaves_path = directory / record.leaves
+    taken = [p for p in (path, leaves_path) if p.exists()]
+    if taken:
+        raise RecordError(f"refusing to overwrite {', '.join(map(str, taken))}: a record never changes")
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = leaves_path.with_name(f".{leaves_path.name}.tmp")
+    tmp.write_bytes(leaves)
+    tmp.replace(leaves_path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(record.to_yaml(), encoding="utf-8")
+    tmp.replace(path)  # the record last: a crash leaves no record without its leaves
+    return path
+
+
+# ---------------------------------------------------------------- what a verifier holds
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRecord:
+    """A record a verifier proved through the TUF client, with its publication time: the
+    first signed trust-list version (timestamp, Unix seconds) that carried it."""
+
+    record: Record
+    published: dt.datetime
+    leaves_file: Path  # verified bytes in the client's state directory (read to build the index)
+
+
+_ENTRY = 18  # 14 bytes of hash after the 2-byte bucket, then a 4-byte record number
+_KEY = 14
+
+
+class RecordIndex:
+    """Recorded token hash → the records that hold it (earliest published first)."""
+
+    __slots__ = ("buckets", "records", "size")
+
+    def __init__(self, records: Sequence[PublishedRecord], leaves: Iterable[bytes] | None = None) -> None:
+        """`leaves`: each record's raw 32-byte hashes (default: read its verified leaves file)."""
+        order = sorted(range(len(records)), key=lambda i: (records[i].published, records[i].record.path))
+        self.records = tuple(records[i] for i in order)
+        raw_of = list(leaves) if leaves is not None else None
+        parts: list[list[bytes]] = [[] for _ in range(65536)]
+        size = 0
+        for number, i in enumerate(order):
+            raw = raw_of[i] if raw_of is not None else parse_leaves(records[i].leaves_file.read_bytes())
+            tail = number.to_bytes(4, "big")
+            for j in range(0, len(raw), 32):
+                parts[raw[j] << 8 | raw[j + 1]].append(raw[j + 2 : j + 16] + tail)
+            size += len(raw) // 32
+        self.buckets = tuple(b"".join(sorted(p)) for p in parts)
+        self.size = size
+
+    def lookup(self, digest: bytes) -> list[PublishedRecord]:
+        """Every record holding the token with this SHA-256, earliest published first."""
+        bucket = self.buckets[digest[0] << 8 | digest[1]]
+        key = digest[2:16]
+        lo, hi = 0, len(bucket) // _ENTRY
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = mid * _ENTRY
+            if bucket[at : at + _KEY] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        found = []
+        at = lo * _ENTRY
+        while bucket[at : at + _KEY] == key:
+            found.append(self.records[int.from_bytes(bucket[at + _KEY : at + _ENTRY], "big")])
+            at += _ENTRY
+        return found
+
+
+# ---------------------------------------------------------------- the registry's records
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """A record read from the registry, where it was written, and its leaves file."""
+
+    record: Record
+    src: Any  # xcert.model.Src
+    leaves_file: Path
+
+
+def check_records(
+    reg: Any, out: Problems, display: Callable[[Path], str], unusable: frozenset[str] = frozenset()
+) -> None:
+    """`build.py check`'s rules for records (every problem located): the leaves hash to the
+    tree hash, no token is in two records, the kid is the organization's and the iat range
+    lies inside that key's signing window."""
+    seen: dict[bytes, tuple[str, int]] = {}
+    for rf in reg.records:
+        record, src = rf.record, rf.src
+        org = reg.organizations.get(record.organization)
+        if org is None:
+            if record.organization in unusable:
+                continue  # its file failed to load, and said why
+            out.error(src.at("organization"), f"organization: unknown organization '{record.organization}'")
+            continue
+        key = next((k for k in org.keys if k.kid == record.kid), None)
+        if key is None:
+            kids = ", ".join(k.kid.hex() for k in org.keys) or "none"
+            out.error(
+                src.at("kid"),
+                f"kid: {record.organization} has no key {record.kid.hex()} (its keys: {kids})",
+            )
+        else:
+            _check_window(record, key, src, out)
+        shown = display(rf.leaves_file)
+        try:
+            data = rf.leaves_file.read_bytes()
+        except OSError:
+            out.error(src.at("leaves"), f"leaves: {shown} not found (it is written with the record)")
+            continue
+        if hashlib.sha256(data).digest() != record.leaves_sha256:
+            out.error(
+                src.at("leaves_sha256"),
+                f"leaves_sha256: {shown} has SHA-256 {hashlib.sha256(data).hexdigest()}, "
+                "not this one; a record and its leaves never change once written",
+            )
+            continue
+        try:
+            raw = parse_leaves(data)
+        except RecordError as e:
+            out.error(Loc(shown, e.line), str(e))
+            continue
+        hashes = split_hashes(raw)
+        if len(hashes) != record.count:
+            out.error(src.at("count"), f"count: {shown} has {len(hashes)} hashes, not {record.count}")
+        if (root := merkle.tree_hash(hashes)) != record.tree_hash:
+            out.error(
+                src.at("tree_hash"),
+                f"tree_hash: the leaves in {shown} hash to {root.hex()}, not to this tree hash",
+            )
+        for line, digest in enumerate(hashes, start=1):
+            if (first := seen.get(digest)) is not None:
+                out.error(
+                    Loc(shown, line),
+                    f"token hash {digest.hex()} is already recorded at {first[0]}:{first[1]}; "
+                    "a token belongs to one record",
+                )
+            else:
+                seen[digest] = (shown, line)
+
+
+def _check_window(record: Record, key: Any, src: Any, out: Problems) -> None:
+    start = int(day_start(key.not_before).timestamp())
+    ends = [(key.sign_until + dt.timedelta(days=1), "its signing window ends")] if key.sign_until else []
+    ends += [
+        (d, f"it was {what} on {d}")
+        for d, what in ((key.retired_on, "retired"), (key.compromised_on, "reported compromised"))
+        if d
+    ]
+    if record.first_iat < start:
+        out.error(
+            src.at("first_iat"),
+            f"first_iat: {_cst(record.first_iat)} is before key {record.kid.hex()} could sign "
+            f"(not_before {key.not_before})",
+        )
+    for day, why in sorted(ends):
+        if record.last_iat >= day_start(day).timestamp():
+            out.error(
+                src.at("last_iat"),
+                f"last_iat: {_cst(record.last_iat)} is outside key {record.kid.hex()}'s "
+                f"signing window ({why})",
+            )
+            break
