@@ -24,8 +24,8 @@ def test_dates_become_exact_instants(trust_json) -> None:  # type: ignore[no-unt
 
 def test_bytes_depend_only_on_security_content(tmp_path: Path) -> None:
     """Reviewers' signatures must survive anything that cannot change a verdict: a copy of
-    the registry elsewhere, later, with a notice and a college added, gives the same bytes;
-    a key status change does not."""
+    the registry elsewhere, later, with a notice added, gives the same bytes; a key status
+    change does not."""
     copy = tmp_path / "registry"
     shutil.copytree(FIXTURE_REGISTRY, copy)
     original = trust.trust_content(load(FIXTURE_REGISTRY))
@@ -60,10 +60,20 @@ def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:  # type:
 
 
 def test_stamp_is_a_content_hash(tmp_path: Path) -> None:
+    """Same files, same version wherever and whenever they are; a changed byte or a renamed
+    file, a new version."""
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    a = trust.stamp_for(FIXTURE_REGISTRY, now)
-    assert a == trust.stamp_for(FIXTURE_REGISTRY, now)
-    assert a.built_at == "2024-01-01T00:00:00Z"
+    copy = tmp_path / "registry"
+    shutil.copytree(FIXTURE_REGISTRY, copy)
+    original = trust.stamp_for(FIXTURE_REGISTRY, now).version
+    assert trust.stamp_for(copy, now + dt.timedelta(days=1)).version == original
+    assert trust.stamp_for(copy, now).built_at == "2024-01-01T00:00:00Z"
+    care = copy / "organizations" / "care-org.yaml"
+    care.write_bytes(care.read_bytes() + b"\n")
+    changed = trust.stamp_for(copy, now).version
+    assert changed != original
+    care.rename(copy / "organizations" / "care-org2.yaml")
+    assert trust.stamp_for(copy, now).version not in (original, changed)
 
 
 def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:  # type: ignore[no-untyped-def]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import pytest
 from conftest import at, fixture_key
 
-from xcert import codes
-from xcert.token import Claims, sign, to_digits
-from xcert.trust import TrustListError, parse_trust_list
+from xcert.token import Claims, kid_of, sign, to_digits
+from xcert.trust import TrustList, TrustListError, parse_trust_list
 from xcert.verify import EXPIRED, INVALID, MALFORMED, REVOKED, VALID, verify
 
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
@@ -126,15 +126,23 @@ def test_tampered_signature_is_invalid_and_shows_no_claims(signed, make_trust) -
 
 
 def test_kid_collision_tries_every_key(signed, make_trust) -> None:  # type: ignore[no-untyped-def]
-    # Another organization publishes a different key; the file's kid field is ignored, so
-    # force a collision by giving logi-org the same key bytes as a second entry instead.
-    def collide(data: dict[str, Any]) -> None:
-        impostor = dict(org(data, "care-org")["keys"][0])
-        impostor["public_key"] = codes.encode_b64url(bytes(fixture_key(9).verify_key))
-        org(data, "logi-org")["keys"] = [impostor]
-
-    trust = make_trust(collide)
-    assert verify(signed(), trust, NOW).status == VALID
+    """Two different keys share care-org's kid (forced: an 8-byte collision cannot be found
+    for a test), and the impostor is tried first: the token still verifies, with the key that
+    signed it."""
+    trust = make_trust()
+    kid = kid_of(bytes(fixture_key(2).verify_key))
+    logi = trust.organizations["logi-org"]
+    impostor = dataclasses.replace(
+        next(k for k in trust.organizations["care-org"].keys if k.kid == kid),
+        public_key=bytes(fixture_key(9).verify_key),
+        organization="logi-org",
+    )
+    orgs = {"logi-org": dataclasses.replace(logi, keys=(impostor,))}
+    orgs |= {org_id: o for org_id, o in trust.organizations.items() if org_id != "logi-org"}
+    collided = TrustList(trust.version, trust.site_url, trust.verify_url, orgs)
+    assert [k.organization for k in collided.keys_for(kid)] == ["logi-org", "care-org"]
+    result = verify(signed(), collided, NOW)
+    assert (result.status, result.issuer and result.issuer.id) == (VALID, "care-org")
 
 
 @pytest.mark.parametrize("text", ["", "https://v.example/c/", "https://v.example/c/12x", "0" * 5000, "zz"])

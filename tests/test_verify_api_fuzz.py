@@ -29,6 +29,8 @@ from test_verify_api import RULES, InProcess, app_for, publish_signed, rules_tru
 
 from xcert.token import to_digits
 
+pytestmark = pytest.mark.slow  # 12,000 requests and the schemathesis run: minutes on two cores
+
 FUZZ = settings(
     max_examples=2000,
     deadline=None,
