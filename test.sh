@@ -12,6 +12,9 @@ need=()
 command -v chromium >/dev/null || need+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 command -v npm >/dev/null || need+=(nodejs npm)  # axe-core for the accessibility tests
+# nginx: tests/test_deploy_nginx.py runs deploy/nginx/ for real, on its own loopback port (on a
+# machine with systemd, Debian also starts its default site on :80: systemctl disable --now nginx)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
