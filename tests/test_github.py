@@ -115,6 +115,9 @@ def test_workflow_commands_exist(path: Path) -> None:
     tools = {
         "gh",
         "git",
+        "umask",
+        "printf",
+        "export",
         "cat",
         "echo",
         "ruff",
@@ -181,7 +184,9 @@ def test_main_tests_builds_and_uploads_the_site() -> None:
     all_steps = steps(wf)
     runs = [s.get("run", "") for s in all_steps]
     assert any(r.startswith("python -m pytest") for r in runs)
-    assert "python build.py site --out site" in runs
+    build_step = next(r for r in runs if "python build.py site --out site" in r)
+    assert "XCERT_TIMESTAMP_KEY" in build_step  # the online key, from a secret
+    assert any(c["cron"] for c in wf[True]["schedule"])  # daily: the timestamp expires in 3 days
     upload = next(s for s in all_steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["with"]["path"] == "site/"
 
