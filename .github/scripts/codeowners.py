@@ -49,6 +49,8 @@ HEADER = f"""\
 /xcert/token.py                    {DEVELOPERS} {SECURITY}
 /xcert/verify.py                   {DEVELOPERS} {SECURITY}
 /xcert/trust.py                    {DEVELOPERS} {SECURITY}
+/xcert/tufrepo.py                  {DEVELOPERS} {SECURITY}
+/xcert/tufclient.py                {DEVELOPERS} {SECURITY}
 """
 
 
