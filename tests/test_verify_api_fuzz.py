@@ -17,6 +17,7 @@ from urllib.parse import quote
 import cbor2
 import pytest
 import schemathesis
+from conftest import RULES, InProcess, app_for, publish_signed, rules_trust, token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -25,7 +26,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_verify_api import RULES, InProcess, app_for, publish_signed, rules_trust, token
 
 from xcert.token import to_digits
 

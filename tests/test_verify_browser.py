@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_verify_api import ROOT, Server, publish_signed, rules_trust, token
+from conftest import ROOT, Server, publish_signed, rules_trust, token
 
 from xcert.token import to_digits
 
