@@ -390,14 +390,16 @@ def main() -> None:
     (work / "digits").write_text("\n".join(tokens) + "\n")
     print(f"{len(tokens)} sandbox tokens signed in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
-    in_process = subprocess.run(
-        [sys.executable, __file__, "--stages", str(trust_path), str(root), str(work / "state-stages")]
-        + [str(work / "digits")],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
+    with (work / "stages.log").open("wb") as stages_log:  # the access lines go to a file, as the service's
+        in_process = subprocess.run(
+            [sys.executable, __file__, "--stages", str(trust_path), str(root), str(work / "state-stages")]
+            + [str(work / "digits")],
+            stdout=subprocess.PIPE,
+            stderr=stages_log,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
     measured = json.loads(in_process.stdout.strip().splitlines()[-1])
 
     service_port, ceiling_port = _free_port(), _free_port()
