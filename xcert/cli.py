@@ -739,6 +739,44 @@ def trust_sign(key_file: str, registry: str) -> None:
     _print_status(status, registry)
 
 
+@main.group("issuance")
+def issuance_group() -> None:
+    """Issuance records: an organization signs the records of the batches it issued.
+
+    See docs/issuance-records.md: a record published before a key is retired or
+    compromised (or its organization suspended) keeps its certificates VALID.
+    """
+
+
+@issuance_group.command("sign")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="One of the organization's signing keys listed in the registry (not a compromised one).",
+)
+@click.option(
+    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
+)
+def issuance_sign(key_file: str, registry: str) -> None:
+    """Sign every record under registry/issuance/ORG/ (writes registry/trust/issuance-ORG.json).
+
+    No reviewer signature is needed: the registry's trust content delegates issuance/ORG/
+    to ORG's keys. A record's publication time is set by the registry when it is first
+    published, never by this file.
+    """
+    from .tufrepo import TrustRepoError, sign_records
+
+    key = _key(key_file)
+    try:
+        path, count = sign_records(Path(registry), _registry_model(registry), key)
+    except TrustRepoError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"signed {count} issuance record{'s' * (count != 1)} of {key.org}: {path}")
+
+
 # --- service ----------------------------------------------------------------------------
 
 

@@ -20,10 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import codes
 from .model import Certificate, Organization, Registry, Status, day_start, status_on
+
+if TYPE_CHECKING:
+    from .issuance import PublishedRecord
 
 FORMAT = "xcert-trust-list/2"
 MAX_TRUST_BYTES = 256 * 1024 * 1024
@@ -136,6 +139,12 @@ def build_trust_list(reg: Registry) -> dict[str, Any]:
             "name": {"zh": reg.settings.name.zh, "en": reg.settings.name.en},
             "site_url": reg.settings.site_url,
             "verify_url": reg.settings.verify_url,
+            # only when set, so a registry without the policy keeps its signed bytes
+            **(
+                {"issuance_record_required_after_days": reg.settings.record_required_after_days}
+                if reg.settings.record_required_after_days
+                else {}
+            ),
         },
         "organizations": [_organization(reg, o) for o in reg.organizations.values()],
     }
@@ -248,6 +257,12 @@ class TrustList:
     # None when read directly (a local registry or file, trusted by whoever chose it);
     # set when the list came through the TUF client workflow.
     signed: SignedBy | None = field(default=None, compare=False)
+    # Policy: unrecorded tokens older than this many days get a warning (None: no policy).
+    record_required_after_days: int | None = None
+    # Issuance records proven by the TUF client (xcert.issuance), with publication times,
+    # and the records it refused (changed, retroactive, unsigned), in plain words.
+    records: tuple[PublishedRecord, ...] = field(default=(), compare=False)
+    record_problems: tuple[str, ...] = field(default=(), compare=False)
     _by_kid: dict[bytes, tuple[TrustedKey, ...]] = field(default_factory=dict, repr=False, compare=False)
     # Values computed from this list by its readers (xcert.verify's index), kept with it: the
     # list never changes, so they never go stale, and a new list starts with none.
@@ -341,7 +356,16 @@ def _parse(data: Any) -> TrustList:
         site_url=str(reg["site_url"]),
         verify_url=str(reg["verify_url"]),
         organizations=orgs,
+        record_required_after_days=_days(reg.get("issuance_record_required_after_days")),
     )
+
+
+def _days(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"issuance_record_required_after_days is {value!r}, expected a whole number of days")
+    return value
 
 
 def parse_trust_list(raw: bytes) -> TrustList:

@@ -21,6 +21,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import ipaddress
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import yaml
 from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
 from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.ngclient import Updater
 from tuf.ngclient.fetcher import FetcherInterface
 
+from .issuance import PublishedRecord, Record, RecordError
 from .trust import SignedBy, TrustList, TrustListError, parse_trust_list
-from .tufrepo import META_DIR, TARGET, is_test_root, valid_signers
+from .tufrepo import FIRST_PUBLISHED, META_DIR, TARGET, is_test_root, valid_signers
+
+SEEN_FILE = "issuance-seen.json"  # in the state directory: the records this verifier has seen
 
 FETCH_TIMEOUT = 30.0
 MAX_REDIRECTS = 3
@@ -188,9 +193,16 @@ class TrustClient:
                 path = updater.find_cached_target(info) or updater.download_target(info)
                 signed = self._signed_by()
                 digest = info.hashes.get("sha256")
-                if current is not None and current.derived.get(TARGET) == digest:
+                records, record_problems = self._records(updater, signed.timestamp_version)
+                seen = (tuple((r.record.path, r.published) for r in records), record_problems)
+                if (
+                    current is not None
+                    and current.derived.get(TARGET) == digest
+                    and current.derived.get(SEEN_FILE) == seen
+                ):
                     return dataclasses.replace(current, signed=signed, derived=current.derived)
                 trust = parse_trust_list(Path(path).read_bytes())
+                trust = dataclasses.replace(trust, records=records, record_problems=record_problems)
         except (RepositoryError, DownloadError, OSError, ValueError) as e:
             if isinstance(e, TrustListError):
                 raise
@@ -200,7 +212,106 @@ class TrustClient:
         finally:
             fetcher.close()
         trust.derived[TARGET] = digest  # the signed hash: an unchanged list is not parsed again
+        trust.derived[SEEN_FILE] = seen
         return dataclasses.replace(trust, signed=signed, derived=trust.derived)
+
+    # ------------------------------------------------------------- issuance records
+
+    def _records(self, updater: Updater, version: int) -> tuple[tuple[PublishedRecord, ...], tuple[str, ...]]:
+        """The records the publisher lists in the snapshot, each proven through the
+        delegation walk (signed by its organization's records role), with the first
+        publication time the snapshot gives. A record that changed, or appeared with a
+        publication time this verifier has already seen pass without it, is refused and
+        reported; the rest stay usable."""
+        snapshot = Metadata[Snapshot].from_bytes((self.state_dir / "snapshot.json").read_bytes()).signed
+        listed = snapshot.unrecognized_fields.get(FIRST_PUBLISHED, {})
+        seen_path = self.state_dir / SEEN_FILE
+        try:
+            seen = json.loads(seen_path.read_text(encoding="utf-8")) if seen_path.exists() else {}
+            last, before = seen.get("version"), dict(seen.get("records", {}))
+        except (OSError, ValueError, AttributeError):
+            last, before = None, {}  # a damaged memory: start again rather than stop verifying
+        accepted: list[PublishedRecord] = []
+        problems: list[str] = []
+        remembered = dict(before)
+        if not isinstance(listed, dict):
+            listed = {}
+            problems.append("the snapshot's record list is not a mapping: no record used")
+        for path, entry in sorted(listed.items()):
+            try:
+                sha, published = str(entry["sha256"]), int(entry["published"])
+                record, leaves = self._record(updater, path, sha)
+            except (
+                RepositoryError,
+                DownloadError,
+                RecordError,
+                OSError,
+                LookupError,
+                TypeError,
+                ValueError,
+            ) as e:
+                problems.append(f"{path}: refused: {e}")
+                continue
+            first = before.get(path)
+            when = _iso(published)
+            if first is not None and (first.get("sha256"), first.get("published")) != (sha, published):
+                problems.append(
+                    f"{path}: refused: it changed since this verifier first saw it "
+                    f"(published {_iso(first.get('published'))}); a record never changes"
+                )
+                continue
+            if first is None and last is not None and published <= last:
+                problems.append(
+                    f"{path}: refused: it appeared retroactively (says first published {when}, but the "
+                    f"version of {_iso(last)} seen here did not hold it)"
+                )
+                continue
+            if published > version:
+                problems.append(
+                    f"{path}: refused: first published {when}, after this version ({_iso(version)})"
+                )
+                continue
+            remembered[path] = {"sha256": sha, "published": published}
+            moment = dt.datetime.fromtimestamp(published, dt.UTC)
+            accepted.append(PublishedRecord(record, moment, leaves))
+        problems += [
+            f"{p}: a record this verifier saw is no longer published"
+            for p in sorted(set(before) - set(listed))
+        ]
+        tmp = seen_path.with_name(SEEN_FILE + ".tmp")
+        tmp.write_text(
+            json.dumps({"version": version, "records": remembered}, sort_keys=True), encoding="utf-8"
+        )
+        tmp.replace(seen_path)
+        return tuple(accepted), tuple(problems)
+
+    @staticmethod
+    def _record(updater: Updater, path: str, sha256: str) -> tuple[Record, Path]:
+        info = updater.get_targetinfo(path)
+        if info is None:
+            raise RecordError("not signed by its organization's records role")
+        if info.hashes.get("sha256") != sha256:
+            raise RecordError("the publisher's hash differs from the one its organization signed")
+        data = Path(updater.find_cached_target(info) or updater.download_target(info)).read_bytes()
+        try:
+            parsed = yaml.safe_load(data)
+        except yaml.YAMLError as e:
+            raise RecordError(f"not YAML: {e}") from None
+        if not isinstance(parsed, dict):
+            raise RecordError("not a record")
+        record = Record.from_mapping(parsed)
+        if record.path != path:
+            raise RecordError(f"it names {record.path}")
+        leaves_info = updater.get_targetinfo(record.leaves_path)
+        if leaves_info is None:
+            raise RecordError(f"its leaves {record.leaves_path} are not signed by its organization")
+        if leaves_info.hashes.get("sha256") != record.leaves_sha256.hex():
+            raise RecordError("its leaves file is not the one the record names")
+        cached = updater.find_cached_target(leaves_info)
+        leaves = Path(cached or updater.download_target(leaves_info))
+        if cached is None:  # first time: the whole check, tree hash included (seconds at 5 M)
+            record.check_leaves(leaves.read_bytes())
+        return record, leaves
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -233,6 +344,12 @@ class TrustClient:
             timestamp_version=timestamp.version,
             expires=min(timestamp.expires, snapshot.expires, targets.expires, root.expires),
         )
+
+
+def _iso(seconds: object) -> str:
+    if not isinstance(seconds, int):
+        return str(seconds)
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def read_pinned_root(path: str | Path) -> bytes:

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from securesystemslib.signer import CryptoSigner, Key, SSlibKey
 from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
     Metadata,
     MetaFile,
     Role,
@@ -43,6 +45,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from . import issuance
 from . import keys as xkeys
 from .model import Registry
 from .problems import Loc, Problem
@@ -57,6 +60,16 @@ TEST_FIELD = "x-xcert-test-only"  # set in the development root whose private ke
 TARGETS_DAYS = 365  # reviewers re-sign at least yearly
 ROOT_DAYS = 365
 ONLINE_DAYS = 3  # snapshot and timestamp: publish at least daily
+# Issuance records (docs/issuance-records.md): targets delegates issuance/<org>/* to a role
+# per organization, signed by any of its keys that is not compromised (threshold 1).
+RECORDS_ROLE = "issuance-{org}"
+# Freshness of a records role comes from the snapshot (which names its version) and the
+# timestamp; its own expiry would make the records of an organization that can no longer
+# sign (suspended, every key retired) vanish, which is what records exist to prevent.
+RECORDS_DAYS = 365 * 50
+# In the snapshot's signed part: record path → {"sha256": hex of the record file,
+# "published": the timestamp version (Unix seconds) that first carried it}.
+FIRST_PUBLISHED = "x-xcert-first-published"
 SANDBOX = Path(__file__).resolve().parent.parent / "sandbox"
 SANDBOX_TIMESTAMP_KEY = SANDBOX / "trust-timestamp-TEST-ONLY.key"
 _SERIALIZER = JSONSerializer(compact=False)
@@ -261,6 +274,41 @@ def _part_loc(registry_dir: Path, reg: Registry, part: str) -> tuple[Loc, str]:
     return Loc(str(trust_dir(registry_dir) / "targets.json")), f"{kind} {name} (removed)"
 
 
+def records_role(org_id: str) -> str:
+    return RECORDS_ROLE.format(org=org_id)
+
+
+def delegations_for(organizations: Iterable[tuple[str, Iterable[tuple[bytes, str]]]]) -> Delegations | None:
+    """One records role per organization: `issuance/<org>/*`, signed by any one of its keys
+    that is not compromised. `organizations`: (id, [(raw public key, status)])."""
+    keys: dict[str, Key] = {}
+    roles: dict[str, DelegatedRole] = {}
+    for org_id, org_keys in organizations:
+        usable = [
+            public_key(raw, f"{org_id} {hashlib.sha256(raw).hexdigest()[:16]}")
+            for raw, status in org_keys
+            if status != "compromised"
+        ]
+        if not usable:
+            continue
+        keys |= {k.keyid: k for k in usable}
+        name = records_role(org_id)
+        roles[name] = DelegatedRole(
+            name, sorted(k.keyid for k in usable), 1, True, [f"{issuance.DIRECTORY}/{org_id}/*"]
+        )
+    return Delegations(keys, roles) if roles else None
+
+
+def registry_delegations(reg: Registry) -> Delegations | None:
+    return delegations_for(
+        (o.id, [(k.public_key, k.status) for k in o.keys]) for o in reg.organizations.values()
+    )
+
+
+def _same_delegations(a: Delegations | None, b: Delegations | None) -> bool:
+    return (a.to_dict() if a else None) == (b.to_dict() if b else None)
+
+
 def target_for(content: bytes, parts: dict[str, str]) -> TargetFile:
     target = TargetFile.from_data(TARGET, content, ["sha256"])
     target.unrecognized_fields["custom"] = {"parts": parts}
@@ -304,10 +352,11 @@ def sign_status(registry_dir: Path, reg: Registry, now: dt.datetime | None = Non
     signed: Targets = md.signed
     target = signed.targets.get(TARGET)
     current = target is not None and _matches(target, content)
+    current = current and _same_delegations(signed.delegations, registry_delegations(reg))
     old_parts = (target.custom or {}).get("parts", {}) if target else {}
     changed = tuple(sorted(k for k in parts.keys() | old_parts.keys() if parts.get(k) != old_parts.get(k)))
     if not current and not changed:
-        changed = ("registry",)  # same parts, different bytes: the format itself changed
+        changed = ("registry",)  # same parts, different bytes (or delegations): the format changed
     signers = valid_signers(root, md)
     problems = []
     if signed.is_expired(now or now_utc()):
@@ -368,7 +417,10 @@ def sign_targets(
         version = (status.targets_version or 0) + 1
         expires = (now or now_utc()) + dt.timedelta(days=TARGETS_DAYS)
         targets = Targets(
-            version=version, expires=expires, targets={TARGET: target_for(status.content, status.parts)}
+            version=version,
+            expires=expires,
+            targets={TARGET: target_for(status.content, status.parts)},
+            delegations=registry_delegations(reg),
         )
         md = Metadata(targets)
     md.sign(reviewer, append=True)
@@ -408,7 +460,157 @@ def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = No
                 f" (signed by: {', '.join(status.signed_by) or 'nobody'}); {how}",
             )
         )
+    return problems + check_records_signed(registry_dir, reg)
+
+
+# ---------------------------------------------------------------- issuance records
+
+
+def records_file(registry_dir: Path, org_id: str) -> Path:
+    """The organization's signed records role: registry/trust/issuance-<org>.json."""
+    return trust_dir(registry_dir) / f"{records_role(org_id)}.json"
+
+
+def record_bytes(registry_dir: Path, reg: Registry, org_id: str | None = None) -> dict[str, bytes]:
+    """Target path → bytes of every record file and leaves file (of one organization)."""
+    files = {}
+    for rf in reg.records:
+        if org_id is None or rf.record.organization == org_id:
+            for path in (rf.record.path, rf.record.leaves_path):
+                files[path] = (Path(registry_dir) / path).read_bytes()
+    return files
+
+
+def _record_targets(files: dict[str, bytes]) -> dict[str, TargetFile]:
+    return {path: TargetFile.from_data(path, data, ["sha256"]) for path, data in sorted(files.items())}
+
+
+def sign_records(
+    registry_dir: Path, reg: Registry, key: xkeys.PrivateKey, now: dt.datetime | None = None
+) -> tuple[Path, int]:
+    """An organization signs its records role (every record under issuance/<org>/) with one
+    of its registry keys. Returns the file and how many records it lists."""
+    org = reg.organizations.get(key.org)
+    if org is None:
+        raise TrustRepoError(f"the key file says organization {key.org!r}, which is not in the registry")
+    listed = next((k for k in org.keys if k.kid == key.kid), None)
+    if listed is None:
+        raise TrustRepoError(f"kid {key.kid.hex()} is not a key of {org.id} in the registry")
+    if listed.status == "compromised":
+        raise TrustRepoError(f"kid {key.kid.hex()} is compromised: sign with another key of {org.id}")
+    targets = _record_targets(record_bytes(registry_dir, reg, org.id))
+    if not targets:
+        raise TrustRepoError(f"{org.id} has no records in {Path(registry_dir) / issuance.DIRECTORY / org.id}")
+    path = records_file(registry_dir, org.id)
+    old = read_metadata(path, Targets) if path.exists() else None
+    if old is not None:
+        gone = sorted(set(old.signed.targets) - set(targets))
+        if gone:
+            raise TrustRepoError(f"records are never removed: {', '.join(gone)} was signed and is gone")
+    if old is not None and _same_targets(old.signed.targets, targets):
+        md = old
+    else:
+        version = old.signed.version + 1 if old else 1
+        expires = (now or now_utc()) + dt.timedelta(days=RECORDS_DAYS)
+        md = Metadata(Targets(version=version, expires=expires, targets=targets))
+    md.sign(signer(key), append=True)
+    write_metadata(md, path)
+    return path, sum(p.endswith(".yaml") for p in targets)
+
+
+def _same_targets(a: dict[str, TargetFile], b: dict[str, TargetFile]) -> bool:
+    return {k: v.to_dict() for k, v in a.items()} == {k: v.to_dict() for k, v in b.items()}
+
+
+def check_records_signed(registry_dir: Path, reg: Registry) -> list[Problem]:
+    """Every record signed by its organization's records role, located at the record."""
+    problems: list[Problem] = []
+    delegations = registry_delegations(reg)
+    orgs = sorted(
+        {rf.record.organization for rf in reg.records if rf.record.organization in reg.organizations}
+    )
+    for org_id in orgs:
+        how = f"the organization signs them: xcert issuance sign --key KEY --registry {registry_dir}"
+        mine = [rf for rf in reg.records if rf.record.organization == org_id]
+        path = records_file(registry_dir, org_id)
+        if not path.exists():
+            problems += [
+                Problem(rf.src.loc, f"issuance record {rf.record.batch} is not signed by {org_id}; {how}")
+                for rf in mine
+            ]
+            continue
+        try:
+            md = read_metadata(path, Targets)
+        except TrustRepoError as e:
+            problems.append(Problem(Loc(str(path)), str(e)))
+            continue
+        name = records_role(org_id)
+        if delegations is None or name not in (delegations.roles or {}):
+            problems.append(
+                Problem(
+                    Loc(str(path)),
+                    f"{org_id} has no key that may sign records (none listed, or all compromised)",
+                )
+            )
+            continue
+        try:
+            Targets(delegations=delegations).verify_delegate(name, md.signed_bytes, md.signatures)
+        except UnsignedMetadataError:
+            problems.append(
+                Problem(Loc(str(path)), f"not signed by a key of {org_id} that may sign records; {how}")
+            )
+        expected = _record_targets(record_bytes(registry_dir, reg, org_id))
+        signed = md.signed.targets
+        for rf in mine:
+            paths = (rf.record.path, rf.record.leaves_path)
+            if any(p not in signed or signed[p].to_dict() != expected[p].to_dict() for p in paths):
+                problems.append(
+                    Problem(
+                        rf.src.loc,
+                        f"issuance record {rf.record.batch} changed or was added since {org_id} "
+                        f"signed its records; {how}",
+                    )
+                )
+        for gone in sorted(set(signed) - set(expected)):
+            problems.append(
+                Problem(
+                    Loc(str(path)), f"{gone} was signed and is not in the registry: records are never removed"
+                )
+            )
     return problems
+
+
+def first_published(site: Path | None) -> dict[str, dict[str, Any]]:
+    """The record publication times a published site carries (its snapshot's signed part)."""
+    path = Path(site or ".") / META_DIR / "snapshot.json"
+    if site is None or not path.is_file():
+        return {}
+    try:
+        return dict(read_metadata(path, Snapshot).signed.unrecognized_fields.get(FIRST_PUBLISHED, {}))
+    except TrustRepoError:
+        return {}
+
+
+def _carry_forward(
+    previous: dict[str, dict[str, Any]], records: dict[str, bytes], version: int
+) -> dict[str, dict[str, Any]]:
+    """Each record's first publication: kept from the previous site, or this version."""
+    out = {}
+    for path, data in sorted(records.items()):
+        if not path.endswith(".yaml"):
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        before = previous.get(path)
+        if before is not None and before.get("sha256") != digest:
+            raise TrustRepoError(
+                f"refusing to publish: issuance record {path} changed after it was published "
+                f"(version {before.get('published')}); a record never changes"
+            )
+        out[path] = {"sha256": digest, "published": before["published"] if before else version}
+    gone = sorted(set(previous) - set(out))
+    if gone:
+        raise TrustRepoError(f"refusing to publish: issuance record {gone[0]} was published and is gone")
+    return out
 
 
 # ---------------------------------------------------------------- publication
@@ -435,10 +637,26 @@ def publish(
         elif status.needed:
             reasons.append(f"{len(status.signed_by)} of {status.threshold} reviewer signatures")
         raise TrustRepoError("refusing to publish an unsigned trust list: " + "; ".join(reasons))
+    unsigned = check_records_signed(registry_dir, reg)
+    if unsigned:
+        raise TrustRepoError(f"refusing to publish unsigned issuance records: {unsigned[0].format()}")
     targets_bytes = (trust_dir(registry_dir) / "targets.json").read_bytes()
     version = max(int(now.timestamp()), published_version(previous) + 1)
+    roles = {
+        records_role(o): records_file(registry_dir, o).read_bytes()
+        for o in sorted({rf.record.organization for rf in reg.records})
+    }
     return publish_files(
-        site, status.content, root_history(registry_dir), targets_bytes, online_key, version, now
+        site,
+        status.content,
+        root_history(registry_dir),
+        targets_bytes,
+        online_key,
+        version,
+        now,
+        records=record_bytes(registry_dir, reg),
+        roles=roles,
+        previous=previous,
     )
 
 
@@ -461,12 +679,20 @@ def publish_files(
     online_key: xkeys.PrivateKey,
     version: int,
     now: dt.datetime,
+    *,
+    records: dict[str, bytes] | None = None,
+    roles: dict[str, bytes] | None = None,
+    previous: Path | None = None,
 ) -> dict[str, Any]:
     """Sign snapshot and timestamp with the online key and write everything a client reads.
 
     Snapshot and timestamp versions count up with publication time (in seconds), so
-    publishing jobs on different machines never need to share a counter.
+    publishing jobs on different machines never need to share a counter. `records` (target
+    path → bytes) and `roles` (records role → signed metadata) are the issuance records;
+    each record's first publication is carried forward from the `previous` site's snapshot.
     """
+    records, roles = records or {}, roles or {}
+    published = _carry_forward(first_published(previous), records, version)
     root = Metadata[Root].from_bytes(roots[-1]).signed
     online = signer(online_key)
     for role in (Snapshot.type, Timestamp.type):
@@ -474,9 +700,12 @@ def publish_files(
             raise TrustRepoError(f"the key of {online_key.org!r} is not the {role} key in root.json")
     targets_version = Metadata[Targets].from_bytes(targets_bytes).signed.version
     expires = now + dt.timedelta(days=ONLINE_DAYS)
-    snapshot = Metadata(
-        Snapshot(version=version, expires=expires, meta={"targets.json": MetaFile(targets_version)})
-    )
+    meta = {"targets.json": MetaFile(targets_version)}
+    for role, data in sorted(roles.items()):
+        meta[f"{role}.json"] = MetaFile(Metadata[Targets].from_bytes(data).signed.version)
+    snapshot = Metadata(Snapshot(version=version, expires=expires, meta=meta))
+    if published:
+        snapshot.signed.unrecognized_fields[FIRST_PUBLISHED] = published
     snapshot.sign(online)
     snapshot_bytes = snapshot.to_bytes(_SERIALIZER)
     digest = {"sha256": hashlib.sha256(snapshot_bytes).hexdigest()}
@@ -487,8 +716,14 @@ def publish_files(
     )
     timestamp.sign(online)
 
-    meta = Path(site) / META_DIR
-    meta.mkdir(parents=True, exist_ok=True)
+    meta_dir = Path(site) / META_DIR
+    meta_dir.mkdir(parents=True, exist_ok=True)
+    for path, data in records.items():
+        (Path(site) / path).parent.mkdir(parents=True, exist_ok=True)
+        (Path(site) / path).write_bytes(data)
+    for role, data in roles.items():
+        (meta_dir / f"{role}.json").write_bytes(data)
+    meta = meta_dir
     (Path(site) / TARGET).write_bytes(content)
     for number, data in enumerate(roots, start=1):
         (meta / f"{number}.root.json").write_bytes(data)
@@ -502,6 +737,7 @@ def publish_files(
         "targets": targets_version,
         "snapshot": version,
         "expires": expires.isoformat(),
+        "records": len(published),
     }
 
 
@@ -511,9 +747,17 @@ def signed_targets(
     version: int,
     reviewers: Iterable[xkeys.PrivateKey],
     expires: dt.datetime,
+    delegations: Delegations | None = None,
 ) -> bytes:
     """targets.json over `content`, signed by `reviewers` (the ceremony's tests and tools)."""
-    md = Metadata(Targets(version=version, expires=expires, targets={TARGET: target_for(content, parts)}))
+    md = Metadata(
+        Targets(
+            version=version,
+            expires=expires,
+            targets={TARGET: target_for(content, parts)},
+            delegations=delegations,
+        )
+    )
     for key in reviewers:
         md.sign(signer(key), append=True)
     return md.to_bytes(_SERIALIZER)
@@ -546,6 +790,7 @@ class ScratchRepo:
         self.online = keys["trust-timestamp.key"]
         self.roots = [self.root.read_bytes()]
         self.targets_version = self.version = 0
+        self.role_versions: dict[str, int] = {}
 
     def publish(
         self,
@@ -556,15 +801,73 @@ class ScratchRepo:
         reviewers: list[Any] | None = None,
         targets_version: int | None = None,
         version: int | None = None,
+        records: Path | None = None,
+        record_keys: Iterable[xkeys.PrivateKey] = (),
+        previous: Path | None = None,
     ) -> Path:
-        """keys.json (+ tuf/) under `site`; each call counts the versions up unless told."""
+        """keys.json (+ tuf/) under `site`; each call counts the versions up unless told.
+
+        `records`: a directory holding issuance/<org>/* files, published with their records
+        roles signed by `record_keys` (one per organization) and the first publication
+        times carried forward from what `previous` (default `site`) held before."""
         now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
         content = data if isinstance(data, bytes) else dumps(data).encode("utf-8")
         self.targets_version = targets_version or self.targets_version + 1
         self.version = version or self.version + 1
         expires = now + dt.timedelta(days=365)
+        delegations = None
+        if not isinstance(data, bytes):
+            delegations = delegations_for(
+                (o["id"], [(_b64(k["public_key"]), k["status"]) for k in o["keys"]])
+                for o in data["organizations"]
+            )
         targets = signed_targets(
-            content, {}, self.targets_version, self.reviewers if reviewers is None else reviewers, expires
+            content,
+            {},
+            self.targets_version,
+            self.reviewers if reviewers is None else reviewers,
+            expires,
+            delegations,
         )
-        publish_files(site, content, self.roots, targets, self.online, self.version, now)
+        files: dict[str, bytes] = {}
+        roles: dict[str, bytes] = {}
+        if records is not None:
+            for key in record_keys:
+                directory = records / issuance.DIRECTORY / key.org
+                mine = {
+                    f"{issuance.DIRECTORY}/{key.org}/{p.name}": p.read_bytes()
+                    for p in sorted(directory.iterdir())
+                    if p.is_file()
+                }
+                files |= mine
+                self.role_versions[key.org] = self.role_versions.get(key.org, 0) + 1
+                md = Metadata(
+                    Targets(
+                        version=self.role_versions[key.org],
+                        expires=now + dt.timedelta(days=RECORDS_DAYS),
+                        targets=_record_targets(mine),
+                    )
+                )
+                md.sign(signer(key))
+                roles[records_role(key.org)] = md.to_bytes(_SERIALIZER)
+        publish_files(
+            site,
+            content,
+            self.roots,
+            targets,
+            self.online,
+            self.version,
+            now,
+            records=files,
+            roles=roles,
+            previous=previous or site,
+        )
         return site / "keys.json"
+
+
+def _b64(text: str) -> bytes:
+    from .codes import decode_b64url
+
+    raw = decode_b64url(text)
+    assert raw is not None, f"not base64url: {text!r}"
+    return raw

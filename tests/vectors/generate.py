@@ -233,9 +233,9 @@ CASES = [
     ),
     Case(
         "organization-suspended",
-        "vec-suspended was suspended on 2021-03-01.",
+        "vec-suspended was suspended on 2021-03-01, and its key retired that day.",
         "invalid",
-        ["organization.approved"],
+        ["key.window", "organization.approved"],
         claims(certificate="vec-logistics", level=1, issued_at=at("2023-01-10")),
         signer=4,
     ),
