@@ -1,12 +1,13 @@
 """Pre-compressed copies of the site's text files: `x.html.gz` and `x.html.br` beside `x.html`.
 
 Any static host can then send the small copy (nginx `gzip_static`/`brotli_static`, a CDN,
-or `xcert.site.serve` for `run.sh`) without compressing on each request. Measured on the
-national-scale site (300 MB of HTML, 2 cores): zlib level 6 makes files as small as
-level 9 (22 % of the size) at twice the speed, ~70 MB/s; brotli quality 5 makes them
-10 % smaller again at the same speed, where quality 11 costs ~80x more for another
-10 %. The few shared assets every visitor fetches (under /assets/ and Pagefind's script
-and wasm) get quality 11.
+or `xcert.site.serve` for `run.sh`) without compressing on each request. Measured on
+400 college pages of the national-scale site (one core): zlib level 5 makes them 22.5 %
+of their size at 52 MB/s, level 6 22.2 % at 40 MB/s, level 9 no smaller at half that;
+brotli quality 5 makes them 20.4 % at 56 MB/s, where quality 11 costs ~80x more for
+17.4 %. The few shared assets every visitor fetches (under /assets/ and Pagefind's
+script and wasm) get quality 11. The whole national site's copies cost ~15 CPU-seconds,
+which the build spends while Pagefind indexes (xcert/site/__init__.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def compress_file(path: Path, rel: str) -> int:
         return len(data)
     quality = 11 if rel.startswith(SHARED) else 5
     for suffix, packed in (
-        (".gz", gzip.compress(data, compresslevel=6, mtime=0)),
+        (".gz", gzip.compress(data, compresslevel=5, mtime=0)),
         (".br", brotli.compress(data, quality=quality)),
     ):
         copy = Path(f"{path}{suffix}")
