@@ -70,7 +70,7 @@ def test_huge_declared_length_is_refused_before_reading(server: Server) -> None:
 def test_logs_hold_no_token_name_or_id_tail(rules_data: dict[str, Any], tmp_path: Path) -> None:
     publish_signed(tmp_path / "keys.json", rules_data)
     srv = Server(tmp_path / "keys.json", tmp_path / "server.log")
-    secret = {
+    secret: dict[str, Any] = {
         "holder_name": "隐私测试人",
         "id_tail": "731X",
         "serial": "PRIV-77310",
