@@ -400,6 +400,10 @@ def test_verify_service_headers_limits_and_rate_limit(stack: Stack) -> None:
         posted = c.post(stack.url + "/api/v1/verify", json={"token": stack.digits})
         assert posted.status_code == 200 and posted.json()["status"] == "test"
         assert c.get(stack.url + "/openapi.json").json()["openapi"].startswith("3.")
+        # a regex location (.md, .csv, dot files) never takes a /c/ path from the service:
+        # this one gets the service's malformed page
+        odd = c.get(f"{stack.url}/c/{stack.digits}.md")
+        assert odd.status_code == 400 and one(odd, "cache-control") == "no-store"
 
         # sizes: nginx refuses before the service sees anything
         big = c.post(stack.url + "/api/v1/verify", content=b"{" + b" " * 20_000 + b"}")
@@ -699,3 +703,20 @@ def test_killing_a_replica_mid_load_costs_no_request(stack: Stack) -> None:
     assert after > 50 and before > 50
     assert load.errors == [], load.errors[:5]
     assert {code for _, code, _, _ in load.results} == {200}
+
+
+def test_with_every_replica_down_nginx_answers_503_with_its_own_headers(stack: Stack) -> None:
+    """The last test of the module: it stops what is left of the verify service."""
+    for replica in stack.replicas:
+        replica.stop()
+    with client() as c:
+        page = c.get(f"{stack.url}/c/{stack.digits}")
+        api = c.post(stack.url + "/api/v1/verify", json={"token": stack.digits})
+        home = c.get(stack.url + "/")
+    assert page.status_code == 503 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "请几秒后刷新" in page.text and one(page, "retry-after") == "5"
+    assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"
+    for response in (page, api):
+        security_headers(response)
+        assert "cache-control" not in response.headers
+    assert home.status_code == 200, "the static site does not depend on the verify service"
