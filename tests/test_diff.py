@@ -73,6 +73,7 @@ def test_key_events(pair: tuple[Path, Path]) -> None:
     d = changes(old, new)
     assert d.kinds() == ["key-compromised", "key-added"]
     compromised, added = d.changes
+    assert compromised.date is not None
     assert (compromised.id, compromised.date.isoformat(), compromised.note) == (
         "care-org",
         "2024-03-01",
@@ -428,6 +429,7 @@ def test_a_key_new_in_the_file_shows_its_real_state(pair: tuple[Path, Path]) -> 
     )
     d = changes(old, new)
     assert d.kinds() == ["key-compromised"]
+    assert d.changes[0].date is not None
     assert (d.changes[0].date.isoformat(), d.changes[0].note) == (
         "2020-02-01",
         "new key, signs 2020-01-01 … open-ended, compromised",

@@ -302,12 +302,12 @@ def test_every_registry_file_has_its_owners() -> None:
             == f"@1x-registry/org-{cert.organization}"
         )
     # issue 13, item 1: the gate's own files and the trust metadata are the security team's alone
-    for path in (
+    for owned in (
         "/.github/workflows/security-review.yml",
         "/.github/CODEOWNERS",
         "/registry/trust/root.json",
     ):
-        assert owners_of(text, path) == ["@1x-registry/security"], path
+        assert owners_of(text, owned) == ["@1x-registry/security"], owned
 
 
 def test_a_new_organization_without_an_owner_line_is_found(tmp_path: Path) -> None:

@@ -511,6 +511,7 @@ def test_the_import_recipe_works_as_written(
     code = run(commands[2])  # check: clean, but for signatures a security reviewer adds
     errors = [line for line in capsys.readouterr().out.splitlines() if ": error: " in line]
     assert code == 0 or all("sign" in line for line in errors), errors
+    assert result.registry is not None
     assert result.registry.certificates["example-home-care-2020"].sources == (
         "第四批职业技能等级证书名单（示例）",
     )  # type: ignore[union-attr]

@@ -19,6 +19,7 @@ def test_the_real_registry_passes_check() -> None:
     result = load_registry(ROOT / "registry")
     assert result.ok, "\n".join(p.format() for p in result.errors)
     reg = result.registry
+    assert reg is not None
     assert {"elderly-care", "bim", "web-frontend", "logistics-management"} <= set(reg.certificates)
     assert any(o.sandbox for o in reg.organizations.values())
 
@@ -43,6 +44,7 @@ def test_status_on_a_day(registry) -> None:  # type: ignore[no-untyped-def]
 
 def test_objects_are_immutable_and_compare_by_content(registry) -> None:  # type: ignore[no-untyped-def]
     again = load_registry(FIXTURE_REGISTRY).registry
+    assert again is not None
     assert again.certificates["old-care"] == registry.certificates["old-care"]
     try:
         registry.certificates["old-care"].levels = (1,)  # type: ignore[misc]

@@ -72,7 +72,9 @@ def test_png_has_quiet_zone_and_scans():
 
 def svg_modules(svg: str, size: int) -> bytes:
     """Rasterise our own path dialect (stroked rows: h draws, m skips) into a module matrix."""
-    d = re.search(r' d="([^"]*)"', svg).group(1)
+    found = re.search(r' d="([^"]*)"', svg)
+    assert found is not None
+    d = found.group(1)
     assert 'stroke-width="1"' in svg and 'fill="none"' in svg
     grid = bytearray(size * size)
     for x0, y, moves in re.findall(r"M(\d+) (\d+)\.5((?:h\d+|m\d+ 0)*)", d):

@@ -384,7 +384,9 @@ def test_spec_example_matches_the_code():
     doc = (root / "docs" / "token-format.md").read_text(encoding="utf-8")
 
     def block(kind: str) -> str:
-        return re.search(rf"```{kind}\n(.*?)\n```", doc, re.S).group(1).strip()
+        found = re.search(rf"```{kind}\n(.*?)\n```", doc, re.S)
+        assert found is not None, kind
+        return found.group(1).strip()
 
     sandbox = keys.read_private_key(root / "sandbox" / "sandbox-TEST-ONLY.key")
     assert keys.public_key_b64url(sandbox) in doc and sandbox.kid.hex() in doc

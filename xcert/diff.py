@@ -269,7 +269,8 @@ def _revocations(old: Registry, new: Registry) -> Iterator[Change]:
     a, b = table(old), table(new)
     for key in sorted(a.keys() | b.keys()):
         before, after = a.get(key), b.get(key)
-        rev = after or before
+        rev = after if after is not None else before
+        assert rev is not None
         org = new.organizations.get(key[0]) or old.organizations.get(key[0])
         base = Change("", "organization", key[0], org.name.zh if org else "", rev.serial, rev.date)
         note = rev.reason + (f"; certificate {rev.certificate}" if rev.certificate else "")
@@ -338,7 +339,8 @@ def _records(what: str, old: tuple[Any, ...], new: tuple[Any, ...], base: Change
     b = {(r.certificate, r.since): r for r in new}
     for key in sorted(a.keys() | b.keys()):
         before, after = a.get(key), b.get(key)
-        rec = after or before
+        rec = after if after is not None else before
+        assert rec is not None
         note = "levels " + ", ".join(map(str, rec.levels)) + f", since {rec.since}"
         change = dataclasses.replace(base, ref=rec.certificate, date=rec.since, note=note)
         if after is None:

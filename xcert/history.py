@@ -94,8 +94,8 @@ def _prefetch(repo: Path, shas: list[str], rel: str, ahead: int = 6) -> Iterator
             pending.append(pool.submit(archive, repo, sha, rel))
         while pending:
             data = pending.popleft().result()
-            if (sha := next(todo, None)) is not None:
-                pending.append(pool.submit(archive, repo, sha, rel))
+            if (following := next(todo, None)) is not None:
+                pending.append(pool.submit(archive, repo, following, rel))
             yield data
 
 

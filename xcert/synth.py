@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -634,7 +635,7 @@ class _Cert:
     batch: int
     active: dt.date
     # dates on which the certificate is usable for new pilots/sites: [start, end] pairs
-    usable: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+    usable: list[tuple[dt.date, dt.date]] = dataclasses.field(default_factory=list)
     withdrawn: dt.date | None = None
     weight: float = 1.0
 
@@ -644,7 +645,7 @@ class _Org:
     id: str
     approved: dt.date
     batch: int
-    certs: list[str] = field(default_factory=list)
+    certs: list[str] = dataclasses.field(default_factory=list)
     withdrawn: dt.date | None = None
     suspended: tuple[dt.date, dt.date] | None = None
     tag: str = ""
