@@ -190,7 +190,7 @@ class Nginx:
         deadline = time.monotonic() + 10
         while True:
             assert self.proc.poll() is None, (
-                f"nginx exited: {self.proc.stderr.read() if self.proc.stderr else ''}"
+                f"nginx exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
             )
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -551,15 +551,15 @@ def test_slow_loris_clients_do_not_hold_the_verify_service(stack: Stack) -> None
             for b in slow_bodies:
                 b.send(b"1")  # one byte of the body: never idle long enough for a body timeout
             for key, _ in sel.select(timeout=0):
-                s = key.fileobj
-                assert isinstance(s, socket.socket)
+                conn = key.fileobj
+                assert isinstance(conn, socket.socket)
                 try:
-                    data = s.recv(4096)
+                    data = conn.recv(4096)
                 except OSError:
                     data = b""
                 if not data or data.startswith(b"HTTP/1.1 408"):
-                    closed[s.fileno()] = time.monotonic() - started
-                    sel.unregister(s)
+                    closed[conn.fileno()] = time.monotonic() - started
+                    sel.unregister(conn)
             t = time.monotonic()
             r = c.get(stack.url + "/api/v1/verify", params={"token": stack.digits})
             latencies.append(time.monotonic() - t)
