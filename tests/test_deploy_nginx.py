@@ -29,6 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,21 +414,27 @@ def test_verify_service_headers_limits_and_rate_limit(stack: Stack) -> None:
         assert c.get(stack.url + "/c/" + "1" * 9000).status_code == 414
         assert c.get(f"{stack.url}/c/{stack.digits}", headers={"x-long": "a" * 9000}).status_code == 400
 
-    # per-IP rate limit on /api/ (from an address of its own): a burst of 40, then 429 + JSON
-    statuses: Counter[int] = Counter()
+    # per-IP rate limit on /api/ (from an address of its own): a burst of 40, then 429 + JSON.
+    # 8 connections at once, so the rate stays far above 20/s however busy the machine is.
     with client("127.0.0.77") as c:
-        for _ in range(80):
-            r = c.get(stack.url + "/api/v1/verify", params={"token": stack.digits})
-            statuses[r.status_code] += 1
-            if r.status_code == 429:
-                limited = r
+        started = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: c.get(stack.url + "/api/v1/verify", params={"token": stack.digits}), range(160)
+                )
+            )
+        seconds = time.monotonic() - started
         page = c.get(f"{stack.url}/c/{stack.digits}")
-    assert statuses[429] > 0 and 40 <= statuses[200] < 70, statuses
+    statuses = Counter(r.status_code for r in answers)
+    allowed = 41 + 20 * seconds  # the burst, plus 20 a second (and the first request)
+    assert statuses[429] > 0 and 40 <= statuses[200] <= allowed + 2, (statuses, seconds)
+    limited = next(r for r in answers if r.status_code == 429)
     assert limited.json()["error"]["code"] == "rate_limited" and one(limited, "retry-after") == "5"
     assert one(limited, "cache-control") == "no-store"
     security_headers(limited)
     assert page.status_code == 200, "a person scanning a QR code (/c/) is not rate limited"
-    print(f"\nrate limit, 80 quick requests from one address: {dict(statuses)}")
+    print(f"\nrate limit, 160 requests from one address in {seconds:.2f} s: {dict(statuses)}")
 
 
 def test_the_access_log_holds_no_token(stack: Stack) -> None:
