@@ -240,10 +240,11 @@ def now_plus(seconds: int) -> int:
 RULES: list[tuple[str, dict[str, Any], str, list[str]]] = [
     ("valid", {}, VALID, []),
     (
-        "retired key, signed before retirement",
+        # a signed date proves nothing once the key is retired: only a record would
+        "retired key, dated before retirement, no issuance record",
         {"key": 1, "certificate": "care-assist", "issued_at": at("2022-03-01")},
-        VALID,
-        [],
+        INVALID,
+        ["key.retired"],
     ),
     (
         "retired key, signed after retirement",
@@ -286,10 +287,10 @@ RULES: list[tuple[str, dict[str, Any], str, list[str]]] = [
         "level not offered",
         {"key": 3, "certificate": "logistics", "level": 3, "issued_at": at("2020-06-01")},
         INVALID,
-        ["certificate.level"],
+        ["organization.not_suspended_since", "certificate.level"],  # logi-org: suspended 2021-03-01
     ),
     ("revoked serial", {"serial": "R2025000001"}, REVOKED, ["revocation"]),
-    ("expired by validity years", {"key": 1, "issued_at": at("2020-01-05")}, EXPIRED, ["expiry"]),
+    ("expired by validity years", {"issued_at": at("2022-07-05")}, EXPIRED, ["expiry"]),
     ("expired by the token's exp", {"expires_at": at(YESTERDAY)}, EXPIRED, ["expiry"]),
     ("issued an hour in the future", {"issued_at": now_plus(3600)}, INVALID, ["issued.not_future"]),
     ("issued within the clock skew", {"issued_at": now_plus(120)}, VALID, []),

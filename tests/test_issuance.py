@@ -3,11 +3,13 @@ record can be wrong refused by `build.py check` at its file and line."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import at, claims, fixture_key
@@ -176,3 +178,60 @@ def _seed(n: int) -> str:
     from xcert.codes import encode_b64url
 
     return encode_b64url(bytes(fixture_key(n)))
+
+
+# ---------------------------------------------------------------- the verifier's side
+
+
+def published(tmp_path: Path, toks: list[bytes], day: str, batch: str = "b", key: int = 2) -> Any:
+    kid = hashlib.sha256(bytes(fixture_key(key).verify_key)).digest()[:8]
+    rec, leaves = issuance.make_record("care-org", batch, kid, toks, [at("2023-01-10")] * len(toks))
+    path = tmp_path / f"{batch}.leaves"
+    path.write_bytes(leaves)
+    when = dt.datetime.fromisoformat(day + "T00:00:00+08:00")
+    return issuance.PublishedRecord(rec, when, path)
+
+
+def test_the_index_finds_exactly_the_recorded_tokens(tmp_path: Path) -> None:
+    toks = tokens(300)
+    first = published(tmp_path, toks[:200], "2023-02-01", "first")
+    second = published(tmp_path, toks[150:], "2023-01-01", "second")  # 150..199 in both
+    index = issuance.RecordIndex([first, second])
+    assert index.size == 350
+    for i, t in enumerate(toks):
+        found = [r.record.batch for r in index.lookup(hashlib.sha256(t).digest())]
+        expected = (["second"] if i >= 150 else []) + (["first"] if i < 200 else [])
+        assert found == expected, i  # earliest published first
+    assert index.lookup(hashlib.sha256(b"not a token").digest()) == []
+
+
+def test_verdicts_with_records_and_the_record_policy(tmp_path: Path, make_trust: Any) -> None:
+    import dataclasses
+
+    from xcert.verify import VALID, verify
+
+    now = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    recorded, unrecorded = tokens(2, day="2023-01-10")
+    trust = dataclasses.replace(
+        make_trust(),
+        records=(published(tmp_path, [recorded], "2023-02-01", "2023-01"),),
+        record_required_after_days=30,
+    )
+    good = verify(recorded, trust, now)
+    assert (good.status, good.warnings) == (VALID, ())
+    assert good.to_dict()["record"] == {
+        "organization": "care-org",
+        "batch": "2023-01",
+        "published": "2023-01-31T16:00:00Z",
+        "tree_hash": good.record.record.tree_hash.hex() if good.record else None,
+    }
+    late = verify(unrecorded, trust, now)
+    assert late.status == VALID  # a warning never changes the status
+    assert [(w.code, w.detail) for w in late.warnings] == [
+        (
+            "issuance.unrecorded",
+            "issued 2023-01-10T04:00:00Z, more than 30 days ago, and in no published issuance record",
+        )
+    ]
+    young = verify(unrecorded, trust, dt.datetime(2023, 1, 20, tzinfo=dt.UTC))
+    assert young.warnings == ()

@@ -43,7 +43,7 @@ def test_the_issue_s_cases_are_covered() -> None:
         "valid-typical", "bad-signature", "unknown-kid", "malformed-wrong-alg", "malformed-wrong-tag",
         "malformed-truncated", "malformed-trailing-bytes", "expired-validity-years",
         "not-yet-valid-before-key-window", "not-yet-valid-issued-in-future", "revoked-serial",
-        "valid-retired-key-before-retirement", "retired-key-after-retirement",
+        "retired-key-unrecorded", "retired-key-after-retirement",
         "compromised-key-before-compromise", "organization-not-owner", "level-not-offered",
     ]  # fmt: skip
     assert not set(wanted) - names

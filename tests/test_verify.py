@@ -40,7 +40,13 @@ def withdraw_old_care(data: dict[str, Any]) -> None:
 CASES: list[tuple[str, dict[str, Any], Any, str, str | None]] = [
     # name, token overrides, trust change, expected status, failing check
     ("valid", {}, None, VALID, None),
-    ("retired key, signed before retirement", {"key": 1, "issued_at": at("2022-03-01")}, None, VALID, None),
+    (
+        "retired key, dated before retirement, no issuance record",
+        {"key": 1, "issued_at": at("2022-03-01")},
+        None,
+        INVALID,
+        "key.retired",
+    ),
     (
         "retired key, signed after retirement",
         {"key": 1, "issued_at": at("2022-07-01")},
@@ -86,12 +92,18 @@ CASES: list[tuple[str, dict[str, Any], Any, str, str | None]] = [
     ),
     (
         "revoked serial",
-        {"serial": "Y2020000001", "key": 1, "issued_at": at("2022-03-01")},
+        {"serial": "Y2020000001", "issued_at": at("2022-07-01")},
         None,
         REVOKED,
         "revocation",
     ),
-    ("expired by validity years", {"key": 1, "issued_at": at("2020-01-05")}, None, EXPIRED, "expiry"),
+    (
+        "expired by validity years",
+        {"issued_at": at("2022-07-05")},
+        lambda d: org(d, "care-org")["certificates"][0].update(validity_years=1),
+        EXPIRED,
+        "expiry",
+    ),
     ("expired by the token's exp", {"expires_at": at("2024-01-01")}, None, EXPIRED, "expiry"),
     ("issued in the future", {"issued_at": int(NOW.timestamp()) + 3600}, None, INVALID, "issued.not_future"),
     ("within clock skew", {"issued_at": int(NOW.timestamp()) + 240}, None, VALID, None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, TEST, VALID
+from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, TEST, VALID, WARNINGS
 
 STATUSES = [VALID, INVALID, REVOKED, EXPIRED, MALFORMED, TEST]
 
@@ -84,6 +84,39 @@ _SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {"code": {"type": "string"}, "name": _NAME},
     },
+    "Key": {
+        "type": "object",
+        "description": "The key that signed the token, as the trust list describes it now.",
+        "required": ["kid", "status", "retired_at", "compromised_at"],
+        "additionalProperties": False,
+        "properties": {
+            "kid": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+            "status": {"type": "string", "enum": ["active", "retired", "compromised"]},
+            "retired_at": {"type": ["string", "null"], "format": "date-time"},
+            "compromised_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Record": {
+        "type": "object",
+        "description": "The earliest published issuance record holding this token "
+        "(docs/issuance-records.md). `published` is the first signed trust-list version that "
+        "carried it, never a date the organization wrote.",
+        "required": ["organization", "batch", "published", "tree_hash"],
+        "additionalProperties": False,
+        "properties": {
+            "organization": {"type": "string"},
+            "batch": {"type": "string"},
+            "published": {"type": "string", "format": "date-time"},
+            "tree_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        },
+    },
+    "Warning": {
+        "type": "object",
+        "description": "Something a careful reader should know; never changes the status.",
+        "required": ["code", "detail"],
+        "additionalProperties": False,
+        "properties": {"code": {"type": "string", "enum": list(WARNINGS)}, "detail": {"type": "string"}},
+    },
     "Trust": {
         "type": "object",
         "description": "The signed trust list the result was reached with, who vouched for it, and how "
@@ -122,6 +155,12 @@ _SCHEMAS: dict[str, Any] = {
             "expired": {"type": "boolean", "description": "The signed timestamp has expired."},
             "last_error": {"type": ["string", "null"]},
             "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+            "records": {"type": "integer", "minimum": 0, "description": "Issuance records in use."},
+            "record_problems": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Issuance records refused (changed, retroactive, unsigned), in plain words.",
+            },
         },
     },
     "Result": {
@@ -135,6 +174,9 @@ _SCHEMAS: dict[str, Any] = {
             "claims",
             "issuer",
             "certificate",
+            "key",
+            "record",
+            "warnings",
             "trust",
         ],
         "additionalProperties": False,
@@ -153,6 +195,9 @@ _SCHEMAS: dict[str, Any] = {
             "claims": {"oneOf": [_ref("Claims"), {"type": "null"}]},
             "issuer": {"oneOf": [_ref("Issuer"), {"type": "null"}]},
             "certificate": {"oneOf": [_ref("Certificate"), {"type": "null"}]},
+            "key": {"oneOf": [_ref("Key"), {"type": "null"}]},
+            "record": {"oneOf": [_ref("Record"), {"type": "null"}]},
+            "warnings": {"type": "array", "items": _ref("Warning")},
             "trust": _ref("Trust"),
         },
     },

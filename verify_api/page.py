@@ -16,7 +16,18 @@ import jinja2
 from markupsafe import Markup
 
 from xcert.model import CST, LEVEL_NAMES, last_valid_day
-from xcert.verify import CHECKS, EXPIRED, INVALID, MALFORMED, REVOKED, TEST, VALID, Result
+from xcert.verify import (
+    CHECKS,
+    EXPIRED,
+    INVALID,
+    MALFORMED,
+    REVOKED,
+    TEST,
+    VALID,
+    WARNINGS,
+    Result,
+    recorded_text,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -106,6 +117,7 @@ def context(result: Result, site_url: str, trust: dict[str, Any]) -> dict[str, A
         "verdict": VERDICTS[result.status],
         "test": result.test,
         "reasons": [(c.code, *CHECKS[c.code]) for c in result.failures],
+        "warnings": [(w.code, *WARNINGS[w.code], w.detail) for w in result.warnings],
         "checks": result.checks,
         "cert": _certificate(result, site_url),
         "trust": trust,
@@ -139,4 +151,19 @@ def _certificate(result: Result, site_url: str) -> dict[str, Any] | None:
         "expires": last_valid_day(result.expires_at).isoformat() if result.expires_at else None,
         "serial": claims.serial,
         "college": claims.college,
+        "key": _key_status(result),
+        "record": recorded_text(result.record) if result.record else None,
     }
+
+
+_KEY_STATUS = {"active": "在用", "retired": "已停用", "compromised": "已泄露"}
+
+
+def _key_status(result: Result) -> str | None:
+    """The signing key's state, in the main card (a retired or stolen key matters to a reader)."""
+    key = result.key
+    if key is None:
+        return None
+    since = key.compromised_at or key.retired_at
+    day = f" {since.astimezone(CST).date().isoformat()}" if since else ""
+    return f"{_KEY_STATUS.get(key.status, key.status)} {key.status}{day} · kid {key.kid.hex()}"

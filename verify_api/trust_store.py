@@ -145,6 +145,8 @@ class TrustStore:
             "expired": expired,
             "last_error": error,
             "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
+            "records": len(snap.trust.records) if snap else 0,
+            "record_problems": list(snap.trust.record_problems) if snap else [],
         }
 
 

@@ -834,6 +834,8 @@ class ScratchRepo:
         if records is not None:
             for key in record_keys:
                 directory = records / issuance.DIRECTORY / key.org
+                if not directory.is_dir():
+                    continue
                 mine = {
                     f"{issuance.DIRECTORY}/{key.org}/{p.name}": p.read_bytes()
                     for p in sorted(directory.iterdir())

@@ -8,11 +8,13 @@ Rules (the house plan's table):
 
 * the token parses (else MALFORMED), its kid names a published key and the signature
   verifies with that key (8-byte kids can collide: every key with the kid is tried);
-* a compromised key invalidates everything it ever signed: its holder could have
-  back-dated the issue time, so a signed date proves nothing;
-* the issue time lies inside the key's signing window and before its retirement (a
-  retired key keeps what it signed before retirement valid), and not in the future
-  beyond the allowed clock skew;
+* a signed issue date proves nothing by itself: whoever holds the key can write any date.
+  So once a key is compromised, or retired, or its organization suspended or withdrawn
+  after the issue date, the certificate stays valid only if an issuance record published
+  before that date holds it (xcert.issuance; the publication time is the first signed
+  trust-list version that carried the record, never a date the organization wrote);
+* the issue time lies inside the key's signing window and before its retirement, and not
+  in the future beyond the allowed clock skew;
 * on the issue date the organization was approved, it owns the certificate type, the
   type was active, and the level is one the type offers;
 * the serial is not revoked (REVOKED), and the certificate has not expired (EXPIRED):
@@ -27,7 +29,8 @@ from typing import Any
 
 from nacl.signing import VerifyKey
 
-from .model import LEVEL_NAMES, add_years
+from .issuance import PublishedRecord, RecordIndex, token_hash
+from .model import CST, LEVEL_NAMES, add_years
 from .token import Claims, MalformedToken, decode, token_from_text, verify_signature
 from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
@@ -50,14 +53,25 @@ CHECKS: dict[str, tuple[str, str]] = {
         "The trust list is out of date (its signed timestamp expired): it cannot confirm anything now",
     ),
     "key.not_compromised": (
-        "签发密钥已被报告泄露，其签发的所有证书均无效",
-        "The signing key was reported compromised; nothing it signed can be trusted",
+        "签发密钥已被报告泄露；只有在泄露日期之前公布的签发记录中的证书仍然有效，本证书不在其中",
+        "The signing key was reported compromised; only certificates in an issuance record "
+        "published before then stay valid, and this one is not in one",
+    ),
+    "key.retired": (
+        "签发密钥在签发日期之后已停用，且没有在停用之前公布的签发记录证明该证书签发于停用之前",
+        "The signing key was retired after the issue date, and no issuance record published "
+        "before the retirement proves the certificate was issued before then",
     ),
     "key.window": ("签发时间不在该密钥的有效签发期内", "The issue time is outside the key's signing window"),
     "issued.not_future": ("签发时间在未来", "The issue time is in the future"),
     "organization.approved": (
         "签发当日该培训评价组织未处于批准状态",
         "The organization was not approved on the issue date",
+    ),
+    "organization.not_suspended_since": (
+        "该培训评价组织在签发日期之后被暂停或撤销，且没有在此之前公布的签发记录证明该证书签发于此之前",
+        "The organization was suspended or withdrawn after the issue date, and no issuance record "
+        "published before then proves the certificate was issued before",
     ),
     "certificate.owner": ("该组织无权签发此证书类型", "The organization may not issue this certificate type"),
     "certificate.active": (
@@ -67,6 +81,16 @@ CHECKS: dict[str, tuple[str, str]] = {
     "certificate.level": ("该证书类型不提供此等级", "The certificate type does not offer this level"),
     "revocation": ("该证书已被撤销", "The certificate has been revoked"),
     "expiry": ("该证书已过有效期", "The certificate has expired"),
+}
+
+
+# Warnings never change a status: they say what a careful reader should know.
+WARNINGS: dict[str, tuple[str, str]] = {
+    "issuance.unrecorded": (
+        "该证书签发已超过登记要求的期限，但不在任何已公布的签发记录中",
+        "Issued longer ago than the registry's record policy allows, and not in any published "
+        "issuance record",
+    ),
 }
 
 
@@ -92,6 +116,8 @@ class Result:
     key: TrustedKey | None = None
     expires_at: dt.datetime | None = None
     verified_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    record: PublishedRecord | None = None  # the earliest published issuance record holding it
+    warnings: tuple[Check, ...] = ()  # codes of WARNINGS; never change the status
 
     @property
     def valid(self) -> bool:
@@ -132,7 +158,38 @@ class Result:
             "certificate": None
             if self.certificate is None
             else {"code": self.certificate.code, "name": dict(self.certificate.name)},
+            "key": None if self.key is None else _key_dict(self.key),
+            "record": None if self.record is None else _record_dict(self.record),
+            "warnings": [{"code": w.code, "detail": w.detail} for w in self.warnings],
         }
+
+
+def _key_dict(key: TrustedKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid.hex(),
+        "status": key.status,
+        "retired_at": _iso(key.retired_at) if key.retired_at else None,
+        "compromised_at": _iso(key.compromised_at) if key.compromised_at else None,
+    }
+
+
+def _record_dict(published: PublishedRecord) -> dict[str, Any]:
+    record = published.record
+    return {
+        "organization": record.organization,
+        "batch": record.batch,
+        "published": _iso(published.published),
+        "tree_hash": record.tree_hash.hex(),
+    }
+
+
+def recorded_text(published: PublishedRecord) -> str:
+    """ "recorded: batch X, published D" (D the China date of the first signed publication)."""
+    return f"recorded: batch {published.record.batch}, published {_day(published.published)}"
+
+
+def _day(instant: dt.datetime) -> str:
+    return instant.astimezone(CST).date().isoformat()
 
 
 def _iso(instant: dt.datetime) -> str:
@@ -233,8 +290,20 @@ class _Org:
 
 def prepare(trust: TrustList) -> None:
     """Build the trust list's verification index now (else the first verify builds it): a
-    service calls this where it loads a new list, off the request path."""
+    service calls this where it loads a new list, off the request path. That includes the
+    issuance-record membership index (seconds for millions of recorded tokens)."""
     _index(trust)
+    _record_index(trust)
+
+
+def _record_index(trust: TrustList) -> RecordIndex | None:
+    """Recorded token hash → records, per trust list, once (None: no records)."""
+    if not trust.records:
+        return None
+    index = trust.derived.get(_record_index)
+    if index is None:
+        index = trust.derived[_record_index] = RecordIndex(trust.records)
+    return index
 
 
 def _index(trust: TrustList) -> dict[bytes, tuple[_Key, ...]]:
@@ -270,20 +339,57 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
     if trust.signed is not None:
         expires = trust.signed.expires
         checks.append(Check("trust.current", now < expires, f"signed trust list expires {_iso(expires)}"))
-    return _claims_checks(decoded.claims, key, checks, now)
+    record = None
+    index = _record_index(trust)
+    if index is not None:
+        kid = key.key.kid
+        found = index.lookup(token_hash(decoded.token))
+        record = next(
+            (r for r in found if r.record.kid == kid and r.record.organization == key.org.org.id), None
+        )
+    return _claims_checks(decoded.claims, key, checks, now, record, trust.record_required_after_days)
 
 
-def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datetime) -> Result:
+def _recorded_before(record: PublishedRecord | None, instant: dt.datetime, what: str) -> tuple[bool, str]:
+    """Whether a record published before `instant` holds the token, in words."""
+    if record is None:
+        return False, f"{what}; no issuance record proves it was issued before then"
+    if record.published < instant:
+        return True, f"{what}; {recorded_text(record)}, before then"
+    return False, f"{what}; {recorded_text(record)}, which is not before then"
+
+
+def _claims_checks(
+    claims: Claims,
+    key: _Key,
+    checks: list[Check],
+    now: dt.datetime,
+    record: PublishedRecord | None = None,
+    record_days: int | None = None,
+) -> Result:
     issued = _instant(claims.issued_at)
     issued_us = claims.issued_at * 1_000_000
     issued_text = _iso(issued)
     org = key.org
     add = checks.append
-    add(key.not_compromised)
+    trusted = key.key
+    if trusted.compromised_at is not None:
+        what = f"key reported compromised on {_day(trusted.compromised_at)}"
+        add(Check("key.not_compromised", *_recorded_before(record, trusted.compromised_at, what)))
+    else:
+        add(key.not_compromised)
     in_window = key.sign_from <= issued_us and (key.window_end is None or issued_us < key.window_end)
     add(Check("key.window", in_window, f"issued {issued_text}{key.window_text}"))
-    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {issued_text}, now {_iso(now)}"))
+    retired = trusted.retired_at
+    if retired is not None and issued < retired <= now:
+        what = f"issued with a key that was retired on {_day(retired)}"
+        add(Check("key.retired", *_recorded_before(record, retired, what)))
     add(org.approved.check_at(issued_us))
+    later = next((s for s in org.org.status if issued < s.since <= now and s.status != "approved"), None)
+    if later is not None:
+        what = f"the organization was {later.status} on {_day(later.since)}"
+        add(Check("organization.not_suspended_since", *_recorded_before(record, later.since, what)))
+    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {issued_text}, now {_iso(now)}"))
 
     known = org.certs.get(claims.certificate)
     cert = None
@@ -319,7 +425,13 @@ def _claims_checks(claims: Claims, key: _Key, checks: list[Check], now: dt.datet
         status = REVOKED
     else:
         status = EXPIRED
-    return Result(status, tuple(checks), claims, org.org, cert, key.key, expires, now)
+    warnings: tuple[Check, ...] = ()
+    if record_days is not None and record is None and now - issued > dt.timedelta(days=record_days):
+        detail = (
+            f"issued {issued_text}, more than {record_days} days ago, and in no published issuance record"
+        )
+        warnings = (Check("issuance.unrecorded", False, detail),)
+    return Result(status, tuple(checks), claims, org.org, cert, key.key, expires, now, record, warnings)
 
 
 def _expiry(claims: Claims, cert: TrustedCertificate) -> dt.datetime | None:

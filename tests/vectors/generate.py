@@ -149,14 +149,15 @@ CASES = [
         "A certificate type without validity years and level 3: no expiry.",
         "valid",
         [],
-        claims(certificate="vec-lifetime", level=3, issued_at=at("2019-06-01")),
-        signer=1,
+        claims(certificate="vec-lifetime", level=3, issued_at=at("2022-07-01")),
     ),
     Case(
-        "valid-retired-key-before-retirement",
-        "Key 1 retired on 2022-06-30; what it signed before then stays valid.",
-        "valid",
-        [],
+        "retired-key-unrecorded",
+        "Key 1 was retired on 2022-06-30. Its token dated 2022-03-01 is in no issuance record "
+        "published before then, so nothing proves it was signed before the retirement (this "
+        "file holds no records: docs/issuance-records.md has the recorded cases).",
+        "invalid",
+        ["key.retired"],
         K1_BEFORE,
         signer=1,
     ),
@@ -240,6 +241,15 @@ CASES = [
         signer=4,
     ),
     Case(
+        "organization-suspended-later-unrecorded",
+        "Dated 2020-06-01, while vec-suspended was approved; it was suspended (and its key "
+        "retired) on 2021-03-01, and no issuance record published before then holds the token.",
+        "invalid",
+        ["key.retired", "organization.not_suspended_since"],
+        claims(certificate="vec-logistics", level=1, issued_at=at("2020-06-01")),
+        signer=4,
+    ),
+    Case(
         "certificate-withdrawn",
         "vec-withdrawn was withdrawn on 2023-01-01.",
         "invalid",
@@ -255,11 +265,10 @@ CASES = [
     ),
     Case(
         "expired-validity-years",
-        "Issued 2021-03-01, vec-care is valid 3 years: expired 2024-03-01.",
+        "Issued 2022-07-01, vec-short is valid 1 year: expired 2023-07-01.",
         "expired",
         ["expiry"],
-        claims(issued_at=at("2021-03-01"), level=1),
-        signer=1,
+        claims(certificate="vec-short", issued_at=at("2022-07-01"), level=1),
     ),
     Case(
         "expired-exp-claim",
