@@ -216,3 +216,41 @@ def test_withdraw_a_certificate_type(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert headings(md)[1:] == [f"{SECURITY} (1)"]  # a withdrawal changes verdicts
     assert items(md) == ["Certificate withdrawn"]
     assert "on 2028-12-31 (active → withdrawn (since 2028-12-31, 退出证书目录（示例）))" in md
+
+
+def _block(title: str, info: str) -> str:
+    section = re.split(r"^## ", GUIDE.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    body = next(b for b in section if b.startswith(title + "\n"))
+    match = re.search(rf"^```{re.escape(info)}\n(.*?)^```$", body, re.MULTILINE | re.DOTALL)
+    assert match, f"{title}: no ```{info} block"
+    return match.group(1)
+
+
+def test_record_an_issued_batch(tmp_path: Path) -> None:
+    """The recipe's commands, run as written (xcert through this interpreter) in a copy of the
+    repository's registry: check passes with the new record signed by the organization."""
+    import shlex
+    import sys
+
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    shutil.copytree(ROOT / "sandbox", tmp_path / "sandbox")
+    (tmp_path / "session.csv").write_text(
+        _block("Record an issued batch", "csv session.csv"), encoding="utf-8"
+    )
+    ran = []
+    for line in _block("Record an issued batch", "sh recipe").splitlines():
+        words = shlex.split(line, comments=True)
+        if words[:1] == ["xcert"]:
+            command = [sys.executable, "-m", "xcert.cli", *words[1:]]
+        elif words[:3] == ["python", "build.py", "check"]:
+            command = [sys.executable, str(ROOT / "build.py"), "check", "--registry", "registry"]
+        else:
+            assert words[:2] == ["git", "add"], line
+            assert all((tmp_path / p).exists() for p in words[2:]), line
+            continue
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, (line, done.stdout, done.stderr)
+        ran.append(words[0])
+    assert ran == ["xcert", "xcert", "python"]
+    record = (tmp_path / "registry" / "issuance" / "sandbox" / "session-1.yaml").read_text(encoding="utf-8")
+    assert "count: 2\n" in record and "王小明" not in record

@@ -320,6 +320,12 @@ def test_open_data_page_documents_every_file(real: Path) -> None:
         assert f"<code>{kind}.csv</code></a></td>\n<td>{', '.join(columns)}</td>" in page, kind
 
 
+def test_issuance_records_format_is_published(real: Path) -> None:
+    page = _read(real, "issuance-records/index.html")
+    assert "Issuance records" in page and "x-xcert-first-published" in page
+    assert 'href="../issuance-records/"' in _read(real, "trust-list-format/index.html")  # in the nav
+
+
 def test_change_history_is_published(real: Path) -> None:
     changes = _json(real, "data/changes.json")
     assert changes["version"] == _json(real, "data/registry.json")["version"]

@@ -132,3 +132,43 @@ def test_tuf_vector(case_dir: Path, tmp_path: Path) -> None:
         else:
             with pytest.raises(TrustListError, match="refused"):
                 client.update()
+
+
+# ---------------------------------------------------------------- issuance records (issuance/)
+
+_iss_spec = importlib.util.spec_from_file_location("vector_generate_issuance", HERE / "generate_issuance.py")
+assert _iss_spec and _iss_spec.loader
+generate_issuance = importlib.util.module_from_spec(_iss_spec)
+_iss_spec.loader.exec_module(generate_issuance)
+
+
+def test_issuance_files_equal_the_generator_output(tmp_path: Path) -> None:
+    generate_issuance.write(tmp_path / "issuance")
+    assert _files(tmp_path / "issuance") == _files(HERE / "issuance"), (
+        "run: python tests/vectors/generate_issuance.py"
+    )
+
+
+def test_issuance_vectors(tmp_path: Path) -> None:
+    """Each step fetched in order into one state directory; each token checked as stated."""
+    from xcert.tufclient import TrustClient
+
+    directory = HERE / "issuance"
+    case = load(directory / "case.json")
+    root = (directory / case["pinned_root"]).read_bytes()
+    now = dt.datetime.fromisoformat(case["now"])
+    seen = []
+    for number, step in enumerate(case["steps"], start=1):
+        trust = TrustClient(str(directory / step / "keys.json"), root, tmp_path / "state").update()
+        for check in (c for c in case["checks"] if c["after_step"] == number):
+            result = verify(token_from_text(check["url_digits"]), trust, now)
+            got = {
+                "status": result.status,
+                "failing_checks": [c.code for c in result.failures],
+                "record": result.record.record.batch if result.record else None,
+            }
+            assert got == check["expected"], (step, check["name"])
+            seen.append(check["name"])
+        if number == 3:
+            assert list(trust.record_problems) == case["record_problems_after_step_3"]
+    assert set(seen) == {"recorded", "unrecorded-retired-key", "recorded-after-compromise"}

@@ -41,6 +41,7 @@ SRC = REPO / "site_src"
 # Published with the site when present (written alongside, not owned by the site build).
 TOKEN_SPEC = REPO / "docs" / "token-format.md"
 TRUST_SPEC = REPO / "docs" / "trust-list-format.md"
+RECORDS_SPEC = REPO / "docs" / "issuance-records.md"
 VECTORS = REPO / "tests" / "vectors"
 
 
@@ -140,7 +141,11 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
     vectors = pages.read_vectors(VECTORS) if VECTORS.is_dir() else ()
     jobs = list(pages.page_jobs(view, vectors))
     job_paths = {j.path for j in jobs}
-    sources = {"token-format/": TOKEN_SPEC, "trust-list-format/": TRUST_SPEC}
+    sources = {
+        "token-format/": TOKEN_SPEC,
+        "trust-list-format/": TRUST_SPEC,
+        "issuance-records/": RECORDS_SPEC,
+    }
     nav = [
         theme.NavPage(path, title, section, sources.get(path))
         for path, title, section in pages.NAV
