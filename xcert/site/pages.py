@@ -363,6 +363,7 @@ NAV = [
     ("data/", "开放数据 Open data", DEVELOPERS),
     ("token-format/", "令牌格式 Token format", DEVELOPERS),
     ("trust-list-format/", "签名信任列表 Signed trust list", DEVELOPERS),
+    ("issuance-records/", "签发记录 Issuance records", DEVELOPERS),
     ("vectors/", "测试向量 Test vectors", DEVELOPERS),
     ("about/", "关于 About", None),
 ]
