@@ -17,7 +17,9 @@ the sandbox's records role signed with its published TEST key).
 * rss_mb         RSS of `xcert serve` (1 worker) with the records loaded, minus the same
                  service over the same trust list without records
 * ratio_json     wrk's req/s on GET /api/v1/verify with records / without, interleaved
-                 rounds (median of per-round ratios); every token sent is recorded
+                 rounds (median of per-round ratios); every token sent is recorded.
+                 ratio_json_cpu: the same by the servers' CPU per request (from /proc),
+                 steadier on a shared machine
 * load_s         the service's first trust load with records (download through the TUF
                  client, tree hashes checked, index built) until /healthz answers
 
@@ -177,17 +179,22 @@ def main() -> None:
             paths.write_text("".join(f"/api/v1/verify?token={d}\n" for d in digits), encoding="utf-8")
             script = work / "load.lua"
             script.write_text(LUA, encoding="utf-8")
-            ratios, rps = [], {"with": [], "plain": []}
+            ratios: list[float] = []
+            cpu_ratios: list[float] = []
+            rps: dict[str, list[float]] = {"with": [], "plain": []}
             for n in range(args.rounds):
                 order = [("plain", plain_port, plain_proc), ("with", with_port, with_proc)]
-                got = {}
+                got, cpu = {}, {}
                 for name, port, proc in order if n % 2 == 0 else order[::-1]:
                     stats = run_wrk(wrk, script, paths, port, proc.pid, args.seconds, 32, n * 97)
                     assert stats["errors"] == 0, stats
-                    got[name] = stats["rps"]
+                    got[name], cpu[name] = stats["rps"], stats["cpu_us"]
                     rps[name].append(stats["rps"])
                 ratios.append(got["with"] / got["plain"])
+                cpu_ratios.append(cpu["plain"] / cpu["with"])
             figures["ratio_json"] = round(statistics.median(ratios), 3)
+            # the same ratio by the servers' own CPU per request (/proc): neighbours move it less
+            figures["ratio_json_cpu"] = round(statistics.median(cpu_ratios), 3)
             figures["rps_with"] = statistics.median(rps["with"])
             figures["rps_plain"] = statistics.median(rps["plain"])
             import httpx

@@ -235,3 +235,29 @@ def test_verdicts_with_records_and_the_record_policy(tmp_path: Path, make_trust:
     ]
     young = verify(unrecorded, trust, dt.datetime(2023, 1, 20, tzinfo=dt.UTC))
     assert young.warnings == ()
+
+
+def test_issue_with_record_writes_a_one_token_record(reg_dir: Path, tmp_path: Path) -> None:
+    key = tmp_path / "care.key"
+    key.write_text("xcert-ed25519-private-key v1\norg: care-org\nseed: " + _seed(2) + "\n", encoding="utf-8")
+    key.chmod(0o600)
+    run = [sys.executable, "-m", "xcert.cli", "issue", "--key", str(key), "--registry", str(reg_dir)]
+    run += ["--certificate", "old-care", "--level", "2", "--serial", "ONE-1", "--name", "王小明"]
+    run += ["--id-number", "11010519491231002X", "--date", "2024-06-10", "--record", "one-1"]
+    done = subprocess.run([*run, "--record-into", str(reg_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    token = issuance_token(done.stdout.strip())
+    rec = (reg_dir / "issuance" / "care-org" / "one-1.yaml").read_text(encoding="utf-8")
+    leaves = (reg_dir / "issuance" / "care-org" / "one-1.leaves").read_text(encoding="utf-8")
+    assert "count: 1\n" in rec and leaves == hashlib.sha256(token).hexdigest() + "\n"
+    assert problems(reg_dir) == []
+    bad = subprocess.run(
+        [*run[:-1], "bad id!", "--record-into", str(reg_dir)], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "a batch id is 1-64 of A-Z a-z 0-9 . _ -" in bad.stderr
+
+
+def issuance_token(url: str) -> bytes:
+    from xcert.token import token_from_text
+
+    return token_from_text(url)

@@ -700,10 +700,10 @@ def publish_files(
             raise TrustRepoError(f"the key of {online_key.org!r} is not the {role} key in root.json")
     targets_version = Metadata[Targets].from_bytes(targets_bytes).signed.version
     expires = now + dt.timedelta(days=ONLINE_DAYS)
-    meta = {"targets.json": MetaFile(targets_version)}
+    listed = {"targets.json": MetaFile(targets_version)}
     for role, data in sorted(roles.items()):
-        meta[f"{role}.json"] = MetaFile(Metadata[Targets].from_bytes(data).signed.version)
-    snapshot = Metadata(Snapshot(version=version, expires=expires, meta=meta))
+        listed[f"{role}.json"] = MetaFile(Metadata[Targets].from_bytes(data).signed.version)
+    snapshot = Metadata(Snapshot(version=version, expires=expires, meta=listed))
     if published:
         snapshot.signed.unrecognized_fields[FIRST_PUBLISHED] = published
     snapshot.sign(online)
