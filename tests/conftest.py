@@ -8,6 +8,7 @@ import copy
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -97,6 +98,19 @@ def signed() -> Callable[..., bytes]:
         return sign(claims(**overrides), fixture_key(key))
 
     return make
+
+
+SITES_OVERLAY = Path(__file__).parent / "fixtures" / "sites-overlay"
+
+
+def registry_with_sites(dest: Path) -> Path:
+    """A copy of the real registry with test assessment sites (fixtures/sites-overlay): a
+    counted site that is not a college (active, closed and suspended certificates), a college
+    hosting a site, and an example site. The real registry has no such site yet."""
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "registry", dest)
+    shutil.copytree(SITES_OVERLAY, dest, dirs_exist_ok=True)
+    return dest
 
 
 # ---------------------------------------------------------------- browser tests

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import brotli
 import jsonschema
 import pytest
-from conftest import FIXTURE_REGISTRY, claims, fixture_key
+from conftest import FIXTURE_REGISTRY, claims, fixture_key, registry_with_sites
 
 import build
 from xcert import schema as registry_schema
@@ -525,6 +525,14 @@ class _Links(html.parser.HTMLParser):
 
 
 def test_no_internal_link_is_broken(real: Path) -> None:
+    _assert_no_broken_links(real)
+    for link in ("/", "/certificates/", "/search/"):
+        assert (
+            f'href="{link}"' in _read(real, "404.html") and (real / link.strip("/") / "index.html").is_file()
+        )
+
+
+def _assert_no_broken_links(real: Path) -> None:
     broken: list[tuple[str, str]] = []
     for page in real.rglob("*.html"):
         if page.name == "404.html":  # root-relative links, checked below
@@ -541,7 +549,194 @@ def test_no_internal_link_is_broken(real: Path) -> None:
             if not target.is_file():
                 broken.append((str(page.relative_to(real)), link))
     assert not broken, broken[:20]
-    for link in ("/", "/certificates/", "/search/"):
-        assert (
-            f'href="{link}"' in _read(real, "404.html") and (real / link.strip("/") / "index.html").is_file()
+
+
+# ---------------------------------------------------------------- assessment sites, date bounds
+
+
+@pytest.fixture(scope="module")
+def with_sites(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real registry plus test assessment sites (conftest.registry_with_sites)."""
+    root = tmp_path_factory.mktemp("sites")
+    return _build(registry_with_sites(root / "registry"), root / "site")
+
+
+def _text(page: str) -> str:
+    """A page's visible text in one line (tags dropped, entities read)."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+SITE = "colleges/11/test-assessment-centre/index.html"
+
+
+def test_site_page_shows_certificates_levels_organizations_and_history(with_sites: Path) -> None:
+    page = _read(with_sites, SITE)
+    assert 'data-pagefind-filter="type:考核站点"' in page and "<title>北京测试考核中心 - " in page
+    text = _text(page)
+    assert "类型 Kind 考核站点（非院校） Assessment site, not a college" in text
+    # each organization whose certificate it assesses, linked
+    for org in ("zhongfu-elderly", "zhongmin-fuzhi", "xinao-shidai"):
+        assert f'href="../../../organizations/{org}/"' in page
+    assert "当前状态 Status 有效 active" in text  # active while one certificate is
+    assert (
+        "老年照护 北京中福长者文化科技有限公司 初级 中级 2020-06-01 有效 active "
+        "失智老年人照护 北京中民福祉教育科技有限责任公司 初级 2020-07-01 2022-06-30 已关闭 closed "
+        "工业机器人操作与运维 北京新奥时代科技有限责任公司 初级 中级 高级 2021-03-01 暂停 suspended"
+    ) in text
+    history = text[text.index("状态历史 Status history") :]
+    assert (
+        "2020-06-01 老年照护 初级 中级 有效 active 2020-07-01 失智老年人照护 初级 有效 active "
+        "2021-03-01 工业机器人操作与运维 初级 中级 高级 有效 active "
+        "2022-06-30 失智老年人照护 初级 已关闭 closed "
+        "日期未登记 day not recorded 工业机器人操作与运维 初级 中级 高级 暂停 suspended"
+    ) in history
+    assert 'href="../../../data/colleges/test-assessment-centre.json"' in page
+    description = re.search(r'<meta name="description" content="([^"]*)">', page)
+    assert description and "1+X 考核站点" in html.unescape(description.group(1))
+    # the example site is labelled as such; a college keeps its own page kind
+    example = _read(with_sites, "colleges/11/example-assessment-site/index.html")
+    assert "示例 example" in example and "不计入统计" in example
+    assert 'type:试点院校"' in _read(with_sites, "colleges/11/test-site-college/index.html")
+
+
+def test_province_page_lists_sites_apart_from_colleges(with_sites: Path, real: Path) -> None:
+    page = _read(with_sites, "colleges/11/index.html")
+    assert "<title>北京市试点院校与考核站点 - " in page
+    colleges, sites = page.split('id="xc-sites-h"')
+    assert 'id="test-site-college"' in colleges and 'id="test-assessment-centre"' not in colleges
+    assert 'id="test-assessment-centre"' in sites and 'id="example-assessment-site"' in sites
+    assert "示例 example" in sites.split('id="example-assessment-site"')[1]
+    assert "北京市：1 所试点院校、2 个不是院校的考核站点" in page
+    assert 'id="xc-sites-h"' not in _read(real, "colleges/43/index.html")  # no empty section
+
+
+def test_sites_are_found_by_name(with_sites: Path) -> None:
+    from xcert.site import lookup
+
+    for name, kind in (("北京测试考核中心", "考核站点"), ("Beijing Test Assessment Centre", "考核站点")):
+        norm = lookup.normalize(name)
+        rows = _json(with_sites, f"lookup/{lookup.shard(norm)}.json")
+        row = next(r for r in rows if r[0] == norm)
+        assert row[2:4] == ["colleges/11/test-assessment-centre/", kind]
+        assert "考核证书：老年照护、失智老年人照护" in row[4]  # the summary names what it assesses
+    assert '<option value="考核站点">' in _read(with_sites, "search/index.html")
+
+
+def _csv(site: Path, kind: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(_read(site, f"data/{kind}.csv").lstrip("\ufeff"))))
+
+
+def _table(page: str, table_id: str) -> dict[str, int]:
+    body = page.split(f'id="{table_id}"')[1].split("</table>")[0]
+    return {
+        _text(k).strip(): int(v) for k, v in re.findall(r"<th scope=\"row\">(.*?)</th><td>(\d+)</td>", body)
+    }
+
+
+def _published_counts(site: Path) -> dict[str, int]:
+    """The counts recomputed from the open data CSVs alone, as a reader of /data/ would."""
+    sandbox = {r["id"] for r in _csv(site, "organizations") if r["sandbox"] == "true"}
+    certs = [
+        r for r in _csv(site, "certificates") if r["example"] == "false" and r["organization"] not in sandbox
+    ]
+    codes = {r["code"] for r in certs}
+    counted = {r["id"] for r in _csv(site, "colleges") if r["example"] == "false"}
+    sites = [
+        r
+        for r in _csv(site, "sites")
+        if r["example"] == "false" and r["status"] == "active" and r["certificate"] in codes
+    ]
+    assert {r["college"] for r in sites} <= counted
+    return {
+        "certificates": len(certs),
+        "organizations": sum(
+            1 for r in _csv(site, "organizations") if r["example"] == "false" and r["sandbox"] == "false"
+        ),
+        "colleges": len(
+            {
+                r["college"]
+                for r in _csv(site, "pilots")
+                if r["college"] in counted and r["certificate"] in codes
+            }
+        ),
+        "sites": len(sites),
+        "standalone": sum(1 for r in sites if r["college_kind"] == "考核站点"),
+    }
+
+
+@pytest.mark.parametrize("which", ["real", "with_sites"])
+def test_counts_agree_everywhere(which: str, request: pytest.FixtureRequest) -> None:
+    """Home, statistics (totals and charts) and the colleges index give the same numbers,
+    and a reader of the open data gets them too: sandbox and example entries left out."""
+    site: Path = request.getfixturevalue(which)
+    expected = _published_counts(site)
+    home = _counts(site)
+    assert home == {k: expected[k] for k in ("certificates", "organizations", "colleges", "sites")}
+    stats = _read(site, "statistics/index.html")
+    totals = dict(re.findall(r'<td data-count="(\w+)">(\d+)', stats))
+    assert {k: int(v) for k, v in totals.items()} == home
+    if expected["sites"]:
+        assert sum(_table(stats, "xc-site-province-data").values()) == expected["sites"]
+        assert sum(_table(stats, "xc-sites-data").values()) == expected["sites"]
+    assert sum(_table(stats, "xc-province-data").values()) == expected["colleges"]
+    index = _read(site, "colleges/index.html")
+    columns = [
+        re.findall(rf'<td data-label="{label}">(\d+)</td>', index)
+        for label in (
+            "试点院校 Pilot colleges",
+            "考核站点 Active sites",
+            "其中非院校站点 Sites not at colleges",
         )
+    ]
+    assert [sum(map(int, c)) for c in columns] == [
+        expected["colleges"],
+        expected["sites"],
+        expected["standalone"],
+    ]
+    if which == "with_sites":  # the test overlay: one counted site not at a college, one at a college
+        assert (expected["sites"], expected["standalone"]) == (2, 1)
+        assert "其中 1 个不在院校" in stats
+
+
+def test_open_data_carries_sites_and_date_bounds(with_sites: Path) -> None:
+    data = _json(with_sites, "data/colleges/test-assessment-centre.json")
+    _validator(with_sites, "college.schema.json").validate(data)
+    assert data["college"]["kind"] == "考核站点" and len(data["college"]["sites"]) == 3
+    _validator(with_sites, "registry.schema.json").validate(_json(with_sites, "data/registry.json"))
+    rows = [r for r in _csv(with_sites, "sites") if r["college"] == "test-assessment-centre"]
+    assert [(r["certificate"], r["organization"], r["college_kind"], r["example"]) for r in rows] == [
+        ("elderly-care", "zhongfu-elderly", "考核站点", "false"),
+        ("dementia-care", "zhongmin-fuzhi", "考核站点", "false"),
+        ("industrial-robot-ops", "xinao-shidai", "考核站点", "false"),
+    ]
+    cert = _json(with_sites, "data/certificates/special-welding.json")["certificate"]
+    assert cert["status"][0]["since"] == "2019-10-12" and cert["status"][0]["bound"] == "not-after"
+    assert (
+        _json(with_sites, "data/certificates/elderly-care.json")["certificate"]["status"][0]["bound"] is None
+    )
+    welding = next(r for r in _csv(with_sites, "certificates") if r["code"] == "special-welding")
+    assert (welding["status_since"], welding["status_bound"]) == ("2019-10-12", "not-after")
+    pilot = next(r for r in _csv(with_sites, "pilots") if r["college"] == "changsha-social-work")
+    assert (pilot["since"], pilot["bound"]) == ("2019-06-17", "not-after")
+    college = _json(with_sites, "data/colleges/changsha-social-work.json")["college"]
+    assert college["pilots"][0]["bound"] == "not-after"
+
+
+def test_bounded_dates_say_so_on_pages(real: Path, with_sites: Path) -> None:
+    bounded = (
+        (real, "certificates/special-welding/index.html", "不晚于 2019-10-12 · no later than"),
+        (real, "organizations/ubtech/index.html", "不晚于 2020-12-31 · no later than"),
+        (real, "colleges/43/changsha-social-work/index.html", "不晚于 2019-06-17 · no later than"),
+        (with_sites, "colleges/11/test-site-college/index.html", "不早于 2020-03-01 · no earlier than"),
+    )
+    for site, path, words in bounded:
+        page = _read(site, path)
+        assert words in _text(page), path
+        day = words.split()[1]
+        assert f">{day}</td>" not in page, path  # never the bare date as if it were exact
+    exact = _read(real, "certificates/elderly-care/index.html")
+    assert '<td data-label="起始 Since">2019-04-10</td>' in exact and "不晚于" not in exact
+
+
+def test_site_pages_have_no_broken_links(with_sites: Path) -> None:
+    _assert_no_broken_links(with_sites)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from conftest import registry_with_sites
 
 import build
 from xcert.site import serve
@@ -250,6 +251,50 @@ def test_home_search_box_leads_to_results(chromium: Any, real: Site) -> None:
     _shot(page, "search-phone")
     context.close()
     _clean(real)
+
+
+# ---------------------------------------------------------------- assessment sites, date bounds
+
+
+@pytest.fixture(scope="module")
+def with_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The real registry plus test assessment sites (conftest.registry_with_sites)."""
+    root = tmp_path_factory.mktemp("sites")
+    yield from _serve(_built(registry_with_sites(root / "registry"), root / "site"))
+
+
+def test_assessment_site_page_search_and_province_list(chromium: Any, with_sites: Site) -> None:
+    """A person finds a site by its name, reads what it assesses at phone width, and filters
+    the province's sites without touching its colleges."""
+    for viewport, width in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        context = _context(chromium, with_sites, viewport)
+        page = context.new_page()
+        page.goto(with_sites.base + "colleges/11/test-assessment-centre/")
+        assert page.locator("h1").inner_text() == "北京测试考核中心"
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        rows = page.locator("table[data-xc-stack]").first.locator("tbody tr")
+        assert rows.count() == 3 and "工业机器人操作与运维" in rows.nth(2).inner_text()
+        assert page.get_by_text("日期未登记").is_visible()
+        _shot(page, f"assessment-site-{width}")
+        context.close()
+    page = _context(chromium, with_sites, DESKTOP).new_page()
+    links = _search(page, with_sites.base, "北京测试考核中心")
+    assert links[0] == "/colleges/11/test-assessment-centre/"
+    assert "考核站点 Assessment site" in page.locator(".xc-result").first.inner_text()
+    page.select_option("#xc-search-kind", "考核站点")
+    page.wait_for_timeout(300)
+    kinds = page.locator(".xc-result").all_inner_texts()
+    assert kinds and all("考核站点 Assessment site" in k for k in kinds)
+    page.goto(with_sites.base + "colleges/11/")
+    page.fill("#xc-sites-q", "示例")
+    page.wait_for_timeout(200)
+    shown = [li.inner_text() for li in page.locator("#xc-sites li").all() if li.is_visible()]
+    assert len(shown) == 1 and "示例考核站点" in shown[0]
+    assert page.locator("#xc-colleges li").first.is_visible()  # the colleges' list is its own
+    page.goto(with_sites.base + "certificates/special-welding/")
+    assert page.get_by_text("不晚于 2019-10-12").is_visible()
+    page.context.close()
+    _clean(with_sites)
 
 
 # ---------------------------------------------------------------- hostile registry

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from .issuance import RecordFile
 
 LEVEL_NAMES = {1: ("初级", "Primary"), 2: ("中级", "Intermediate"), 3: ("高级", "Advanced")}
+# College.kind of an assessment site (考核站点) that is not a college: it hosts sites only.
+SITE_KIND = "考核站点"
+# Status.bound and Pilot.bound: what `since` is when the exact day is not public (zh, en).
+BOUND_NAMES = {"not-after": ("不晚于", "no later than"), "not-before": ("不早于", "no earlier than")}
 
 # Registry dates are calendar days in China Standard Time.
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -215,6 +219,11 @@ class College:
     example: bool = False
     sources: tuple[str, ...] = ()
     src: Src = _src()
+
+    @property
+    def is_site(self) -> bool:
+        """An assessment site that is not a college (kind 考核站点)."""
+        return self.kind == SITE_KIND
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,7 @@
     var kindSelect = document.getElementById("xc-search-kind");
     var TYPES = {
       "证书": "Certificate", "培训评价组织": "Organization", "等级标准": "Standard",
-      "试点院校": "College", "公告": "Notice"
+      "试点院校": "College", "考核站点": "Assessment site", "公告": "Notice"
     };
     var engine = null;
     var shards = {};

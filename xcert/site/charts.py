@@ -72,19 +72,11 @@ def all_charts(view: View) -> list[Chart]:
     certs = [c for c in reg.certificates.values() if view.counted(c)]
     if not certs:
         return []
-    codes = {c.code for c in certs}
     per_field = Counter(c.field for c in certs)
     per_batch = Counter(c.batch for c in certs if c.batch is not None)
-    colleges: Counter[str] = Counter()
-    sites: Counter[str] = Counter()
-    for college in reg.colleges.values():
-        if not view.counted(college):
-            continue
-        if any(p.certificate in codes for p in college.pilots):
-            colleges[college.province] += 1
-        for site in college.sites:
-            if site.certificate in codes and site.status == "active":
-                sites[site.certificate] += 1
+    tally = view.tally  # the counts the home page shows, so the two agree
+    colleges = +tally.colleges
+    sites = +tally.sites_by_certificate
     field_name = {f.id: f.zh for f in reg.settings.fields}
     charts = [
         hbar(
@@ -107,6 +99,13 @@ def all_charts(view: View) -> list[Chart]:
             )
         )
     if sites:
+        charts.append(
+            hbar(
+                "各省考核站点数 Active assessment sites per province",
+                [(PROVINCES.get(p, (p, p))[0], n) for p, n in (+tally.sites).items()],
+                key="site-province",
+            )
+        )
         charts.append(
             hbar(
                 "各证书考核站点数 Active assessment sites per certificate",

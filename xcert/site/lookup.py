@@ -29,7 +29,7 @@ from .pages import Job
 
 FOLDER = "lookup"
 KEYS = "keys.json"  # the list of shard names
-KINDS = ("证书", "培训评价组织", "试点院校", "等级标准", "公告")  # the order of equal names
+KINDS = ("证书", "培训评价组织", "试点院校", "考核站点", "等级标准", "公告")  # the order of equal names
 _SPACE = re.compile(r"\s+")
 _TYPE = re.compile(r'data-pagefind-filter="type:([^"]+)"')
 HEAD = 8192  # the page's kind, title and summary come first in its body

@@ -28,7 +28,14 @@ def _text(t: Text | None) -> dict[str, str | None] | None:
 
 def _history(h: Iterable[Status]) -> list[dict[str, Any]]:
     return [
-        {"status": s.status, "since": s.since.isoformat(), "reason": s.reason, "batch": s.batch} for s in h
+        {
+            "status": s.status,
+            "since": s.since.isoformat(),
+            "bound": s.bound,
+            "reason": s.reason,
+            "batch": s.batch,
+        }
+        for s in h
     ]
 
 
@@ -123,6 +130,7 @@ def college_dict(k: College) -> dict[str, Any]:
                 "certificate": p.certificate,
                 "levels": list(p.levels),
                 "since": _day(p.since),
+                "bound": p.bound,
                 "ended": _day(p.ended),
             }
             for p in k.pilots
@@ -208,6 +216,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
         "status_since",
         "sandbox",
         "example",
+        "status_bound",
     ],
     "keys": [
         "organization",
@@ -233,6 +242,7 @@ CSV_COLUMNS: dict[str, list[str]] = {
         "status_since",
         "validity_years",
         "example",
+        "status_bound",
     ],
     "standards": [
         "id",
@@ -258,8 +268,20 @@ CSV_COLUMNS: dict[str, list[str]] = {
         "sites",
         "example",
     ],
-    "pilots": ["college", "province", "certificate", "levels", "since", "ended"],
-    "sites": ["college", "province", "certificate", "levels", "since", "status", "ended"],
+    # new columns go last, so that readers by position keep working
+    "pilots": ["college", "province", "certificate", "levels", "since", "ended", "bound"],
+    "sites": [
+        "college",
+        "province",
+        "certificate",
+        "levels",
+        "since",
+        "status",
+        "ended",
+        "college_kind",
+        "organization",
+        "example",
+    ],
     "revocations": ["organization", "serial", "certificate", "date", "reason"],
     "notices": ["slug", "date", "kind", "title_zh", "title_en", "example"],
 }
@@ -271,6 +293,10 @@ def _levels(ls: Iterable[int]) -> str:
 
 def _last(h: tuple[Status, ...]) -> tuple[str, str]:
     return (h[-1].status, h[-1].since.isoformat()) if h else ("", "")
+
+
+def _last_bound(h: tuple[Status, ...]) -> str | None:
+    return h[-1].bound if h else None
 
 
 def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
@@ -288,6 +314,7 @@ def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
                 *_last(o.status),
                 o.sandbox,
                 o.example,
+                _last_bound(o.status),
             ]
         )
         for k in sorted(o.keys, key=lambda k: (k.not_before, k.kid)):
@@ -307,6 +334,7 @@ def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
                 *_last(c.status),
                 c.validity_years,
                 c.example,
+                _last_bound(c.status),
             ]
         )
     for _, s in sorted(reg.standards.items()):
@@ -341,11 +369,22 @@ def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
         )
         for p in k.pilots:
             rows["pilots"].append(
-                [k.id, k.province, p.certificate, _levels(p.levels), _day(p.since), _day(p.ended)]
+                [k.id, k.province, p.certificate, _levels(p.levels), _day(p.since), _day(p.ended), p.bound]
             )
         for s in k.sites:
             rows["sites"].append(
-                [k.id, k.province, s.certificate, _levels(s.levels), _day(s.since), s.status, _day(s.ended)]
+                [
+                    k.id,
+                    k.province,
+                    s.certificate,
+                    _levels(s.levels),
+                    _day(s.since),
+                    s.status,
+                    _day(s.ended),
+                    k.kind,
+                    reg.certificates[s.certificate].organization,
+                    k.example,
+                ]
             )
     for org, rl in sorted(reg.revocations.items()):
         for r in sorted(rl.revoked, key=lambda r: r.serial):

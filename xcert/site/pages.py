@@ -20,7 +20,7 @@ from markupsafe import Markup
 from pypinyin import Style, lazy_pinyin
 
 from ..codes import PROVINCES
-from ..model import CST, LEVEL_NAMES, College, Organization, Registry, Text, status_on
+from ..model import BOUND_NAMES, CST, LEVEL_NAMES, College, Organization, Registry, Text, status_on
 from . import charts, safemd
 
 STATUS_NAMES = {
@@ -77,6 +77,17 @@ def levels_short(levels: tuple[int, ...]) -> Markup:
     """One pill for a level set, for long lists (a certificate's thousands of colleges)."""
     names = "/".join(LEVEL_NAMES.get(lv, (str(lv),))[0].removesuffix("级") for lv in levels)
     return Markup('<span class="xc-level">{}</span>').format(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def day_html(day: dt.date, bound: str | None = None) -> Markup:
+    """A registry date; one that is only a bound says so: 不晚于 2019-10-12 · no later than."""
+    if bound not in BOUND_NAMES:
+        return Markup("{}").format(day.isoformat())
+    zh, en = BOUND_NAMES[bound]
+    return Markup('<span class="xc-bound">{} {} <span class="xc-en" lang="en">· {}</span></span>').format(
+        zh, day.isoformat(), en
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -151,6 +162,7 @@ def environment(templates: Path) -> jinja2.Environment:
         PROVINCES=PROVINCES,
     )
     env.globals.update(levels_html=levels_html, status_html=status_html, by_pinyin=by_pinyin)
+    env.globals["day_html"] = day_html
     env.globals["levels_short"] = lambda levels: levels_short(tuple(levels))
     env.filters["is_url"] = lambda s: isinstance(s, str) and s.startswith(("https://", "http://"))
     return env
@@ -216,29 +228,85 @@ class View:
     def counted(self, entity: Any) -> bool:
         return self.test_label(entity) is None
 
-    def counts(self) -> dict[str, Any]:
-        """Live counts for the home page: sandbox and example entries left out."""
-        certs = [c for c in self.reg.certificates.values() if self.counted(c)]
-        counted_codes = {c.code for c in certs}
-        sites: Counter[str] = Counter()
-        pilots: Counter[str] = Counter()
+    @functools.cached_property
+    def tally(self) -> Tally:
+        """The one count of pilot colleges and assessment sites, read by the home, colleges
+        and statistics pages (and their charts), so their numbers agree."""
+        counted_codes = {c.code for c in self.reg.certificates.values() if self.counted(c)}
+        out = Tally(Counter(), Counter(), Counter(), Counter())
         for college in self.reg.colleges.values():
             if not self.counted(college):
                 continue
             if any(p.certificate in counted_codes for p in college.pilots):
-                pilots[college.province] += 1
-            sites[college.province] += sum(
-                1 for s in college.sites if s.certificate in counted_codes and s.status == "active"
-            )
+                out.colleges[college.province] += 1
+            active = [s for s in college.sites if s.certificate in counted_codes and s.status == "active"]
+            out.sites[college.province] += len(active)
+            out.sites_by_certificate.update(s.certificate for s in active)
+            if college.is_site:
+                out.standalone[college.province] += len(active)
+        return out
+
+    def counts(self) -> dict[str, Any]:
+        """Live counts for the home and statistics pages: sandbox and example entries left out."""
+        certs = [c for c in self.reg.certificates.values() if self.counted(c)]
+        t = self.tally
         return {
             "certificates": len(certs),
             "active_certificates": sum(1 for c in certs if self.status(c.status) == "active"),
             "organizations": sum(1 for o in self.reg.organizations.values() if self.counted(o)),
-            "colleges": sum(pilots.values()),
-            "sites": sum(sites.values()),
-            "by_province": [(p, pilots[p], sites[p]) for p in sorted(set(pilots) | set(sites))],
+            "colleges": t.colleges.total(),
+            "sites": t.sites.total(),
+            "standalone_sites": t.standalone.total(),
+            "by_province": [(p, t.colleges[p], t.sites[p]) for p in t.provinces()],
             "hidden": sum(1 for c in self.reg.certificates.values() if not self.counted(c)),
         }
+
+    def site_organizations(self, college: College) -> list[Organization]:
+        """The organizations whose certificates a site assesses, by pinyin."""
+        ids = {self.reg.certificates[s.certificate].organization for s in college.sites}
+        return by_pinyin(self.reg.organizations[i] for i in ids if i in self.reg.organizations)
+
+    @staticmethod
+    def site_state(college: College) -> str | None:
+        """A site place's state: active while it assesses any certificate, else suspended or closed."""
+        states = {s.status for s in college.sites}
+        return next((st for st in ("active", "suspended", "closed") if st in states), None)
+
+    @staticmethod
+    def site_history(college: College) -> list[tuple[dt.date | None, str, str, tuple[int, ...]]]:
+        """A site place's status history, oldest first: (day, certificate, state, levels).
+
+        Each certificate it assesses opens (active) on `since` and, when it has `ended`,
+        changes to its recorded state on that day (closed, if still marked active); a state
+        other than active without an `ended` day comes last, its day not recorded (None).
+        """
+        events: list[tuple[dt.date | None, str, str, tuple[int, ...]]] = []
+        for s in college.sites:
+            events.append((s.since, s.certificate, "active", s.levels))
+            if s.ended is not None:
+                then = "closed" if s.status == "active" else s.status
+                events.append((s.ended, s.certificate, then, s.levels))
+            elif s.status != "active":
+                events.append((None, s.certificate, s.status, s.levels))
+        return sorted(events, key=lambda e: (e[0] is None, e[0] or dt.date.min, e[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counted pilot colleges and assessment sites (sandbox and example entries left out).
+
+    A site counts once per certificate it assesses, while active (organizations designate
+    sites per certificate); `standalone` counts those at places that are not colleges
+    (kind 考核站点), a part of `sites`.
+    """
+
+    colleges: Counter[str]  # province -> colleges piloting a counted certificate
+    sites: Counter[str]  # province -> active (place, certificate) sites
+    standalone: Counter[str]  # province -> the part of `sites` at 考核站点 places
+    sites_by_certificate: Counter[str]  # certificate code -> active sites
+
+    def provinces(self) -> list[str]:
+        return sorted(p for p in set(self.colleges) | set(self.sites))
 
 
 def _college_path(college: College) -> str:
@@ -266,6 +334,7 @@ def render(env: jinja2.Environment, view: View, job: Job) -> Page:
         ctx["body"] = Markup(safemd.render(ctx["n"].body))  # noqa: S704 - sanitized by safemd
     elif job.template == "statistics.html":
         ctx["charts"] = charts.all_charts(view)
+        ctx["counts"] = view.counts()
     elif job.template == "home.html":
         ctx["counts"] = view.counts()
     root = "../" * job.depth
@@ -306,10 +375,14 @@ def describe(view: View, job: Job) -> str:
     if "k" in ctx:
         k = ctx["k"]
         place = PROVINCES.get(k.province, (k.province,))[0] + (k.city or "")
+        if k.is_site:
+            return f"{k.name.zh}（{place}）：1+X 考核站点，考核的证书与等级、培训评价组织与状态历史。"
         return f"{k.name.zh}（{place}）：1+X 试点证书、等级与考核站点。"
     if "colleges" in ctx:
         name = PROVINCES.get(ctx["p"], (ctx["p"],))[0]
-        return f"{name}的 {len(ctx['colleges'])} 所 1+X 证书试点院校，按城市与名称排列，可筛选。"
+        n_sites = len(ctx["sites"])
+        sites = f"与 {n_sites} 个考核站点" if n_sites else ""
+        return f"{name}的 {len(ctx['colleges'])} 所 1+X 证书试点院校{sites}，按城市与名称排列，可筛选。"
     if "n" in ctx:
         n = ctx["n"]
         return f"{n.title.zh}（{n.date.isoformat()}）"
@@ -330,16 +403,19 @@ def page_jobs(view: View, vectors: tuple[dict[str, str], ...] = ()) -> Iterator[
         yield Job(f"standards/{std.id}/", std.title.zh, "standard.html", ctx=(("s", std),))
     yield Job("colleges/", "试点院校 Colleges", "colleges.html", nav=True)
     for province in view.provinces:
-        colleges = view.by_province[province]
+        entries = view.by_province[province]
+        colleges = [k for k in entries if not k.is_site]
+        sites = [k for k in entries if k.is_site]  # assessment sites that are not colleges
         name = PROVINCES.get(province, (province, province))[0]
         yield Job(
             f"colleges/{province}/",
-            f"{name}试点院校",
+            f"{name}试点院校" + ("与考核站点" if sites else ""),
             "province.html",
-            ctx=(("p", province), ("colleges", colleges)),
+            ctx=(("p", province), ("colleges", colleges), ("sites", sites)),
         )
-        for college in colleges:
-            yield Job(_college_path(college), college.name.zh, "college.html", ctx=(("k", college),))
+        for college in entries:
+            template = "site.html" if college.is_site else "college.html"
+            yield Job(_college_path(college), college.name.zh, template, ctx=(("k", college),))
     yield Job("statistics/", "统计 Statistics", "statistics.html", nav=True)
     yield Job("notices/", "公告 Notices", "notices.html", nav=True)
     for notice in reg.notices:

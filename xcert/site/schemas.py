@@ -26,9 +26,19 @@ def _obj(props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": sorted(props), "additionalProperties": False}
 
 
+# not-after: `since` is the latest the day can be (不晚于); not-before: the earliest (不早于)
+BOUND = {"enum": ["not-after", "not-before", None]}
 HISTORY = {
     "type": "array",
-    "items": _obj({"status": STR, "since": DAY, "reason": OPT_STR, "batch": {"type": ["integer", "null"]}}),
+    "items": _obj(
+        {
+            "status": STR,
+            "since": DAY,
+            "bound": BOUND,
+            "reason": OPT_STR,
+            "batch": {"type": ["integer", "null"]},
+        }
+    ),
 }
 STAMP = {"version": STR, "commit": OPT_STR, "generated_at": {"type": "string", "format": "date-time"}}
 
@@ -111,10 +121,12 @@ COLLEGE = _obj(
         "code": OPT_STR,
         "name": TEXT,
         "city": OPT_STR,
-        "kind": STR,
+        "kind": {"type": "string", "description": "高职, 中职, …; 考核站点: a site, not a college"},
         "pilots": {
             "type": "array",
-            "items": _obj({"certificate": STR, "levels": LEVELS, "since": DAY, "ended": OPT_DAY}),
+            "items": _obj(
+                {"certificate": STR, "levels": LEVELS, "since": DAY, "bound": BOUND, "ended": OPT_DAY}
+            ),
         },
         "sites": {
             "type": "array",
