@@ -317,8 +317,8 @@ def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
                 _last_bound(o.status),
             ]
         )
-        for k in sorted(o.keys, key=lambda k: (k.not_before, k.kid)):
-            d = key_dict(k)
+        for key in sorted(o.keys, key=lambda k: (k.not_before, k.kid)):
+            d = key_dict(key)
             rows["keys"].append([o.id] + [d[c] for c in CSV_COLUMNS["keys"][1:]])
     for _, c in sorted(reg.certificates.items()):
         rows["certificates"].append(
@@ -371,18 +371,18 @@ def csv_rows(reg: Registry) -> dict[str, list[list[Any]]]:
             rows["pilots"].append(
                 [k.id, k.province, p.certificate, _levels(p.levels), _day(p.since), _day(p.ended), p.bound]
             )
-        for s in k.sites:
+        for site in k.sites:
             rows["sites"].append(
                 [
                     k.id,
                     k.province,
-                    s.certificate,
-                    _levels(s.levels),
-                    _day(s.since),
-                    s.status,
-                    _day(s.ended),
+                    site.certificate,
+                    _levels(site.levels),
+                    _day(site.since),
+                    site.status,
+                    _day(site.ended),
                     k.kind,
-                    reg.certificates[s.certificate].organization,
+                    reg.certificates[site.certificate].organization,
                     k.example,
                 ]
             )
