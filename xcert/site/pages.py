@@ -37,6 +37,7 @@ STATUS_NAMES = {
     "expired": ("已过期", "expired"),
     "revoked": ("已撤销", "revoked"),
     "malformed": ("格式错误", "malformed"),
+    "test": ("测试（沙盒）", "test (sandbox)"),
 }
 NOTICE_KINDS = {
     "policy": ("政策发布", "policy"),
