@@ -47,7 +47,7 @@ def write_csv(path: Path, rows: int) -> None:
         w.writerow(("certificate", "level", "serial", "name", "id_number", "college"))
         for i in range(rows):
             name = NAMES[i % len(NAMES)]
-            w.writerow(("sandbox-demo", 1 + i % 3, f"2025{i:012d}", name, id_number(i), "4143010832"))
+            w.writerow(("sandbox-demo", 1 + i % 3, f"2025{i:012d}", name, id_number(i), "9999000001"))
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def main() -> None:
         holder_name="王小明",
         id_tail="123X",
         issued_at=issued,
-        college="4143010832",
+        college="9999000001",
     )
     token = sign(claims, key)
     url = url_for(base, token)

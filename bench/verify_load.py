@@ -339,7 +339,7 @@ def make_tokens(directory: Path, registry: Path, count: int, seed: int) -> tuple
             rng.choice(names),
             f"{rng.randrange(1000):03d}{rng.choice('0123456789X')}",
             int(issued.timestamp()),
-            college=rng.choice(("4143010832", "test-college", None)),
+            college=rng.choice(("9999000001", "test-college", None)),
         )
         tokens.append(to_digits(sign(claims, key.signing_key)))
     return trust_path, repo.root, tokens

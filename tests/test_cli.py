@@ -213,10 +213,10 @@ def test_issue_batch_writes_everything(tmp_path: Path, care_key: str) -> None:
 
 
 def test_decode_shows_the_structure(care_key: str) -> None:
-    url = run(*issue_args(care_key, "--college", "4143010832")).stdout.strip()
+    url = run(*issue_args(care_key, "--college", "4143010827")).stdout.strip()
     text = run("decode", url).stdout
     for part in ("138 bytes COSE_Sign1", "alg -8 (EdDSA)", "kid ", "certificate  old-care",
-                 "level        2 (中级 Intermediate)", "ID tail      002X", "college      4143010832",
+                 "level        2 (中级 Intermediate)", "ID tail      002X", "college      4143010827",
                  "version 9 at M", "NOT VERIFIED"):  # fmt: skip
         assert part in text, part
     data = json.loads(run("decode", "--json", url).stdout)
@@ -294,7 +294,7 @@ def test_end_to_end_issue_scan_verify(tmp_path: Path) -> None:
     png = tmp_path / "certificate.png"
     issued = xcert("issue", "--key", str(key), "--certificate", "sandbox-demo", "--level", "2",
                    "--serial", "2025070100000123", "--name", "王小明", "--id-number", ID,
-                   "--college", "4143010832", "--qr", str(png), "--registry", str(ROOT / "registry"),
+                   "--college", "4143010827", "--qr", str(png), "--registry", str(ROOT / "registry"),
                    cwd=tmp_path)  # fmt: skip
     assert issued.returncode == 0, issued.stderr
     url = issued.stdout.strip()

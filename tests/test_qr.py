@@ -16,7 +16,7 @@ from xcert import qr
 from xcert import token as tk
 
 IAT = 1751299200
-CLAIMS = tk.Claims(1, "elderly-care", 2, "2025070100000123", "王小明", "123X", IAT, None, "4143010832")
+CLAIMS = tk.Claims(1, "elderly-care", 2, "2025070100000123", "王小明", "123X", IAT, None, "4143010827")
 TOKEN = tk.sign(CLAIMS, SigningKey(bytes(range(32))))
 PREFIX = "https://verify.1x.example.cn"
 URL = tk.url_for(PREFIX, TOKEN)

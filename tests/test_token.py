@@ -28,7 +28,7 @@ CLAIMS = Claims(
     id_tail="123X",
     issued_at=IAT,
     expires_at=IAT + 3 * 365 * 86400,
-    college="4143010832",
+    college="4143010827",
 )
 TOKEN = tk.sign(CLAIMS, KEY)
 PUB = bytes(KEY.verify_key)
@@ -69,7 +69,7 @@ def test_layout_is_the_documented_one():
     assert cbor2.loads(payload) == {
         6: IAT,
         4: IAT + 3 * 365 * 86400,
-        -65537: GOOD_BODY + [4143010832],
+        -65537: GOOD_BODY + [4143010827],
     }
     assert payload[:3] == bytes([0xA3, 0x04, 0x1A])  # keys in deterministic order 4, 6, -65537
 

@@ -43,7 +43,9 @@ def at(day: str) -> int:
     return int(dt.datetime.combine(dt.date.fromisoformat(day), dt.time(0), CST).timestamp())
 
 
-BASE = Claims(1, "vec-care", 2, "2024030100000123", "王小明", "123X", at("2024-03-01"), None, "4143010832")
+BASE = Claims(
+    1, "vec-care", 2, "2024030100000123", "王小明", "123X", at("2024-03-01"), None, "9999000001"
+)  # an obviously fake college code (no province 99)
 
 
 def claims(**changes: Any) -> Claims:
