@@ -117,6 +117,8 @@ def test_organization_status_revocation_and_field_changes(pair: tuple[Path, Path
         "reason: 首批}\n",
         "reason: 首批}\n  - {status: suspended, since: 2024-05-01, reason: 监督检查}\n",
     )
+    # a suspended organization's keys are retired by its status date (check refuses otherwise)
+    edit(new, org, "    status: active\n", "    status: retired\n    retired_on: 2024-05-01\n")
     edit(new, org, "en: Test Elderly Care Organization", "en: Test Elderly-Care Organisation")
     append(
         new,
@@ -124,8 +126,8 @@ def test_organization_status_revocation_and_field_changes(pair: tuple[Path, Path
         '  - {serial: "Y2024000002", date: 2024-06-01, reason: 证书信息造假}\n',
     )
     d = changes(old, new)
-    assert d.kinds() == ["organization-status", "organization-changed", "revocation-added"]
-    status, changed, revoked = d.changes
+    assert d.kinds() == ["organization-status", "organization-changed", "key-retired", "revocation-added"]
+    status, changed, _retired, revoked = d.changes
     assert status.note == "approved → suspended (since 2024-05-01, 监督检查)" and status.security
     assert [(f.path, f.old, f.new) for f in changed.fields] == [
         ("name.en", "Test Elderly Care Organization", "Test Elderly-Care Organisation")

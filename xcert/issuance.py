@@ -11,11 +11,14 @@ compromised, or its organization suspended, a certificate stays VALID only if a 
 published before that date holds it (docs/issuance-records.md). The publication time is
 the first signed trust-list version that carried the record, never a date in the file.
 
-The verifier's membership index (:class:`RecordIndex`) holds 5 million recorded tokens in
-about 90 MB: 65,536 buckets by the hash's first two bytes, each one sorted bytes object of
-fixed 18-byte entries (the next 14 bytes of the hash, then a 4-byte record number), searched
-by bisection. A Python set of 5 million 32-byte ``bytes`` would take about 550 MB. Sixteen
-bytes of SHA-256 leave a forger 2**128 / 5e6 ≈ 2**105 tries per hit.
+The verifier's membership index (:class:`RecordIndex`) keeps 5 million recorded tokens in
+90 MB of entries: 65,536 buckets by the hash's first two bytes, each one sorted bytes
+object of fixed 18-byte entries (the next 14 bytes of the hash, then a 4-byte record
+number), searched by bisection. A Python set of 5 million 32-byte ``bytes`` would take
+about 550 MB. Measured (bench/issuance_scale.py, 5 M tokens in 2,000 records): built in
+about 6 s, a lookup in 1.5 µs, the process 184 MB larger after the build (the allocator
+keeps part of the build's transient per-entry objects) and the verify service 254 MB.
+Sixteen bytes of SHA-256 leave a forger 2**128 / 5e6 ≈ 2**105 tries per hit.
 """
 
 from __future__ import annotations

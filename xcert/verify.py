@@ -173,14 +173,25 @@ def _key_dict(key: TrustedKey) -> dict[str, Any]:
     }
 
 
+_RECORD_JSON: dict[int, tuple[PublishedRecord, dict[str, Any]]] = {}
+
+
 def _record_dict(published: PublishedRecord) -> dict[str, Any]:
+    """A record's JSON form, made once per record (a verdict's hot path asks again and again)."""
+    cached = _RECORD_JSON.get(id(published))
+    if cached is not None and cached[0] is published:
+        return dict(cached[1])
     record = published.record
-    return {
+    made = {
         "organization": record.organization,
         "batch": record.batch,
         "published": _iso(published.published),
         "tree_hash": record.tree_hash.hex(),
     }
+    if len(_RECORD_JSON) > 100_000:  # old trust lists' records: start again
+        _RECORD_JSON.clear()
+    _RECORD_JSON[id(published)] = (published, made)
+    return dict(made)
 
 
 def recorded_text(published: PublishedRecord) -> str:
@@ -341,12 +352,12 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
         checks.append(Check("trust.current", now < expires, f"signed trust list expires {_iso(expires)}"))
     record = None
     index = _record_index(trust)
-    if index is not None:
-        kid = key.key.kid
-        found = index.lookup(token_hash(decoded.token))
-        record = next(
-            (r for r in found if r.record.kid == kid and r.record.organization == key.org.org.id), None
-        )
+    if index is not None:  # the earliest published record of this key holding the token
+        kid, org_id = key.key.kid, key.key.organization
+        for found in index.lookup(token_hash(decoded.token)):
+            if found.record.kid == kid and found.record.organization == org_id:
+                record = found
+                break
     return _claims_checks(decoded.claims, key, checks, now, record, trust.record_required_after_days)
 
 
