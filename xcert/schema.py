@@ -547,6 +547,7 @@ REVOCATIONS = Obj(
     doc="Revoked certificates of one organization",
 )
 
+
 def _iat_order(m: YMap, prefix: str, out: Problems) -> None:
     a, b = m.get("first_iat"), m.get("last_iat")
     if isinstance(a, int) and isinstance(b, int) and b < a:
