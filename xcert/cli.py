@@ -134,6 +134,12 @@ record_into_option = click.option(
 )
 
 
+# The registry a maintainer's command works on (trust and issuance signing).
+registry_option = click.option(
+    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
+)
+
+
 def with_trust(fn: Any) -> Any:
     for option in reversed(trust_options):
         fn = option(fn)
@@ -697,9 +703,7 @@ def trust_init(
 
 
 @trust_group.command("status")
-@click.option(
-    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
-)
+@registry_option
 def trust_status(registry: str) -> None:
     """Which trust content changed since the last signed targets, and who has signed."""
     from .tufrepo import TrustRepoError, sign_status
@@ -721,9 +725,7 @@ def trust_status(registry: str) -> None:
     metavar="FILE",
     help="Your reviewer key.",
 )
-@click.option(
-    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
-)
+@registry_option
 def trust_sign(key_file: str, registry: str) -> None:
     """Sign the current trust content as a security reviewer (writes registry/trust/targets.json).
 
@@ -757,9 +759,7 @@ def issuance_group() -> None:
     metavar="FILE",
     help="One of the organization's signing keys listed in the registry (not a compromised one).",
 )
-@click.option(
-    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
-)
+@registry_option
 def issuance_sign(key_file: str, registry: str) -> None:
     """Sign every record under registry/issuance/ORG/ (writes registry/trust/issuance-ORG.json).
 
