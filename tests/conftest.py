@@ -87,7 +87,7 @@ def make_trust(trust_json) -> Callable[..., trustmod.TrustList]:  # type: ignore
         data = json.loads(json.dumps(trust_json))
         if change is not None:
             change(data)
-        return trustmod.TrustList.from_json(data)
+        return trustmod.TrustList.from_dict(data)
 
     return make
 

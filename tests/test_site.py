@@ -343,7 +343,7 @@ def test_registry_file_schemas_are_published(real: Path) -> None:
 def test_keys_json_reads_back_and_verifies_a_token(fixture_site: Path) -> None:
     raw = (fixture_site / "keys.json").read_bytes()
     trust = parse_trust_list(raw)
-    assert trust == TrustList.from_json(json.loads(raw))
+    assert trust == TrustList.from_dict(json.loads(raw))
     assert set(trust.organizations) == {"care-org", "logi-org"}
     result = verify(sign(claims(), fixture_key(2)), trust, dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
     assert result.status == VALID, result.failures

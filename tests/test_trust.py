@@ -53,7 +53,7 @@ def load(directory: Path):  # type: ignore[no-untyped-def]
 def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(json.dumps(trust_json))
     data["organizations"][0]["keys"][0]["kid"] = "0000000000000000"  # a lying file
-    parsed = trust.TrustList.from_json(data)
+    parsed = trust.TrustList.from_dict(data)
     key = parsed.organizations["care-org"].keys[0]
     assert parsed.keys_for(key.kid) == (key,)
     assert key.kid.hex() != "0000000000000000"
@@ -86,3 +86,11 @@ def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:  #
         assert "cannot read trust list" in str(e)
     else:
         raise AssertionError("a missing trust list must be refused")
+
+
+def test_one_model_writes_and_reads_the_same_bytes(registry) -> None:  # type: ignore[no-untyped-def]
+    """The writer is the reader's model serialised: keys.json → from_dict → to_dict → keys.json."""
+    written = trust.trust_content(registry)
+    parsed = trust.parse_trust_list(written)
+    assert trust.dumps(parsed.to_dict()).encode() == written
+    assert parsed == trust.from_registry(registry) and parsed.name["zh"]

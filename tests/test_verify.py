@@ -190,7 +190,7 @@ def test_sandbox_is_flagged_test(make_trust) -> None:  # type: ignore[no-untyped
         (b"[]", "not a JSON object"),
         (b'{"format": "other"}', "expected"),
         (b'{"format": "xcert-trust-list/1"}', "expected 'xcert-trust-list/2'"),
-        (b'{"format": "xcert-trust-list/2"}', "missing field 'organizations'"),
+        (b'{"format": "xcert-trust-list/2"}', "missing field 'registry'"),
     ],
 )
 def test_bad_trust_lists_are_refused_clearly(raw: bytes, message: str) -> None:

@@ -12,6 +12,7 @@ digest of that content.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -75,80 +76,66 @@ def _ts(instant: dt.datetime | None) -> str | None:
     return instant.isoformat().replace("+00:00", "Z") if instant else None
 
 
-def _day(day: dt.date | None, plus_days: int = 0) -> str | None:
-    return _ts(day_start(day + dt.timedelta(days=plus_days))) if day else None
+def _at(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
+    """A registry day as the instant it begins in China (plus_days: an inclusive end's next day)."""
+    return day_start(day + dt.timedelta(days=plus_days)) if day else None
 
 
-def _history(history: tuple[Status, ...]) -> list[dict[str, Any]]:
-    return [{"status": s.status, "since": _day(s.since)} for s in history]
+def _history(history: tuple[Status, ...]) -> tuple[Since, ...]:
+    return tuple(Since(s.status, day_start(s.since)) for s in history)
 
 
-def _certificate(cert: Certificate) -> dict[str, Any]:
-    return {
-        "code": cert.code,
-        "name": {"zh": cert.name.zh, "en": cert.name.en},
-        "levels": list(cert.levels),
-        "status": _history(cert.status),
-        "validity_years": cert.validity_years,
-    }
+def _certificate(cert: Certificate) -> TrustedCertificate:
+    name = {"zh": cert.name.zh, "en": cert.name.en}
+    return TrustedCertificate(cert.code, name, tuple(cert.levels), _history(cert.status), cert.validity_years)
 
 
-def _organization(reg: Registry, org: Organization) -> dict[str, Any]:
+def _organization(reg: Registry, org: Organization) -> TrustedOrganization:
     revocations = reg.revocations.get(org.id)
-    return {
-        "id": org.id,
-        "name": {"zh": org.name.zh, "en": org.name.en},
-        "sandbox": org.sandbox,
-        "example": org.example,
-        "status": _history(org.status),
-        "keys": [
-            {
-                "kid": k.kid.hex(),
-                "alg": "EdDSA",
-                "crv": "Ed25519",
-                "public_key": codes.encode_b64url(k.public_key),
-                "status": k.status,
-                "sign_from": _day(k.not_before),
-                "sign_before": _day(k.sign_until, plus_days=1),  # sign_until is inclusive
-                "retired_at": _day(k.retired_on),
-                "compromised_at": _day(k.compromised_on),
-            }
-            for k in sorted(org.keys, key=lambda k: k.kid)
-        ],
-        "certificates": [_certificate(c) for c in reg.certificates_of(org.id)],
-        "revocations": sorted(
-            (
-                {
-                    "serial": r.serial,
-                    "date": r.date.isoformat(),
-                    "reason": r.reason,
-                    "certificate": r.certificate,
-                }
-                for r in (revocations.revoked if revocations else ())
-            ),
-            key=lambda r: r["serial"],
-        ),
-    }
+    keys = tuple(
+        TrustedKey(
+            kid=k.kid,
+            public_key=k.public_key,
+            organization=org.id,
+            status=k.status,
+            sign_from=day_start(k.not_before),
+            sign_before=_at(k.sign_until, plus_days=1),  # sign_until is inclusive
+            retired_at=_at(k.retired_on),
+            compromised_at=_at(k.compromised_on),
+        )
+        for k in sorted(org.keys, key=lambda k: k.kid)
+    )
+    revoked = sorted(revocations.revoked if revocations else (), key=lambda r: r.serial)
+    return TrustedOrganization(
+        id=org.id,
+        name={"zh": org.name.zh, "en": org.name.en},
+        sandbox=org.sandbox,
+        example=org.example,
+        status=_history(org.status),
+        keys=keys,
+        certificates={c.code: _certificate(c) for c in reg.certificates_of(org.id)},
+        revocations={
+            r.serial: Revoked(r.serial, r.date.isoformat(), r.reason, r.certificate) for r in revoked
+        },
+    )
+
+
+def from_registry(reg: Registry) -> TrustList:
+    """The trust list a registry publishes: its security content, nothing else."""
+    trust = TrustList(
+        version="",
+        site_url=reg.settings.site_url,
+        verify_url=reg.settings.verify_url,
+        organizations={o.id: _organization(reg, o) for o in reg.organizations.values()},
+        name={"zh": reg.settings.name.zh, "en": reg.settings.name.en},
+        record_required_after_days=reg.settings.record_required_after_days,
+    )
+    return dataclasses.replace(trust, version=content_version(trust.to_dict()))
 
 
 def build_trust_list(reg: Registry) -> dict[str, Any]:
     """The JSON-ready trust list, sorted so that the same registry gives the same bytes."""
-    content = {
-        "format": FORMAT,
-        "registry": {
-            "name": {"zh": reg.settings.name.zh, "en": reg.settings.name.en},
-            "site_url": reg.settings.site_url,
-            "verify_url": reg.settings.verify_url,
-            # only when set, so a registry without the policy keeps its signed bytes
-            **(
-                {"issuance_record_required_after_days": reg.settings.record_required_after_days}
-                if reg.settings.record_required_after_days
-                else {}
-            ),
-        },
-        "organizations": [_organization(reg, o) for o in reg.organizations.values()],
-    }
-    return {**content, "version": content_version(content)}
+    return from_registry(reg).to_dict()
 
 
 def content_version(content: Mapping[str, Any]) -> str:
@@ -174,6 +161,13 @@ class Since:
     status: str
     since: dt.datetime
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Since:
+        return cls(str(data["status"]), _instant(data["since"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "since": _ts(self.since)}
+
 
 @dataclass(frozen=True, slots=True)
 class TrustedKey:
@@ -185,6 +179,35 @@ class TrustedKey:
     sign_before: dt.datetime | None
     retired_at: dt.datetime | None
     compromised_at: dt.datetime | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], organization: str) -> TrustedKey:
+        public_key = codes.decode_b64url(data["public_key"])
+        if public_key is None or len(public_key) != 32 or data["alg"] != "EdDSA":
+            raise ValueError(f"organization {organization}: key {data.get('kid')} is not a 32-byte EdDSA key")
+        return cls(
+            kid=hashlib.sha256(public_key).digest()[:8],  # derived, never trusted from the file
+            public_key=public_key,
+            organization=organization,
+            status=data["status"],
+            sign_from=_instant(data["sign_from"]),
+            sign_before=_maybe_instant(data["sign_before"]),
+            retired_at=_maybe_instant(data["retired_at"]),
+            compromised_at=_maybe_instant(data["compromised_at"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kid": self.kid.hex(),
+            "alg": "EdDSA",
+            "crv": "Ed25519",
+            "public_key": codes.encode_b64url(self.public_key),
+            "status": self.status,
+            "sign_from": _ts(self.sign_from),
+            "sign_before": _ts(self.sign_before),
+            "retired_at": _ts(self.retired_at),
+            "compromised_at": _ts(self.compromised_at),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +221,20 @@ class TrustedCertificate:
     def status_at(self, instant: dt.datetime) -> str | None:
         return status_on(self.status, instant)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrustedCertificate:
+        status = tuple(Since.from_dict(s) for s in data["status"])
+        return cls(data["code"], dict(data["name"]), tuple(data["levels"]), status, data["validity_years"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": dict(self.name),
+            "levels": list(self.levels),
+            "status": [s.to_dict() for s in self.status],
+            "validity_years": self.validity_years,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Revoked:
@@ -205,6 +242,18 @@ class Revoked:
     date: str
     reason: str
     certificate: str | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Revoked:
+        return cls(data["serial"], data["date"], data["reason"], data.get("certificate"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "date": self.date,
+            "reason": self.reason,
+            "certificate": self.certificate,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +269,34 @@ class TrustedOrganization:
 
     def status_at(self, instant: dt.datetime) -> str | None:
         return status_on(self.status, instant)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrustedOrganization:
+        org_id = data["id"]
+        certificates = (TrustedCertificate.from_dict(c) for c in data["certificates"])
+        revoked = (Revoked.from_dict(r) for r in data["revocations"])
+        return cls(
+            id=org_id,
+            name=dict(data["name"]),
+            sandbox=bool(data["sandbox"]),
+            example=bool(data["example"]),
+            status=tuple(Since.from_dict(s) for s in data["status"]),
+            keys=tuple(TrustedKey.from_dict(k, org_id) for k in data["keys"]),
+            certificates={c.code: c for c in certificates},
+            revocations={r.serial: r for r in revoked},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": dict(self.name),
+            "sandbox": self.sandbox,
+            "example": self.example,
+            "status": [s.to_dict() for s in self.status],
+            "keys": [k.to_dict() for k in self.keys],
+            "certificates": [c.to_dict() for c in self.certificates.values()],
+            "revocations": [r.to_dict() for r in self.revocations.values()],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +331,7 @@ class TrustList:
     site_url: str
     verify_url: str
     organizations: Mapping[str, TrustedOrganization]
+    name: Mapping[str, str | None] = field(default_factory=dict)  # the registry's, shown by verifiers
     # None when read directly (a local registry or file, trusted by whoever chose it);
     # set when the list came through the TUF client workflow.
     signed: SignedBy | None = field(default=None, compare=False)
@@ -284,13 +362,45 @@ class TrustList:
         return MappingProxyType(self._by_kid)
 
     @classmethod
-    def from_json(cls, data: Any) -> TrustList:
+    def from_dict(cls, data: Any) -> TrustList:
+        """The trust list in `data` (keys.json's JSON), or TrustListError naming what is wrong."""
         try:
-            return _parse(data)
+            return cls._from_dict(data)
         except KeyError as e:
             raise TrustListError(f"not a valid {FORMAT} trust list: missing field {e.args[0]!r}") from e
         except (TypeError, ValueError, AttributeError) as e:
             raise TrustListError(f"not a valid {FORMAT} trust list: {e}") from e
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> TrustList:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
+        reg = data["registry"]
+        organizations = (TrustedOrganization.from_dict(o) for o in data["organizations"])
+        return cls(
+            version=str(data["version"]),
+            site_url=str(reg["site_url"]),
+            verify_url=str(reg["verify_url"]),
+            organizations={o.id: o for o in organizations},
+            name=dict(reg.get("name") or {}),
+            record_required_after_days=_days(reg.get("issuance_record_required_after_days")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """keys.json's JSON: `from_dict(to_dict())` gives an equal list."""
+        registry: dict[str, Any] = {
+            "name": dict(self.name),
+            "site_url": self.site_url,
+            "verify_url": self.verify_url,
+        }
+        if self.record_required_after_days:  # only when set: a registry without it keeps its signed bytes
+            registry["issuance_record_required_after_days"] = self.record_required_after_days
+        return {
+            "format": FORMAT,
+            "registry": registry,
+            "organizations": [o.to_dict() for o in self.organizations.values()],
+            "version": self.version,
+        }
 
 
 def _instant(value: Any) -> dt.datetime:
@@ -302,62 +412,6 @@ def _instant(value: Any) -> dt.datetime:
 
 def _maybe_instant(value: Any) -> dt.datetime | None:
     return None if value is None else _instant(value)
-
-
-def _since(items: list[dict[str, Any]]) -> tuple[Since, ...]:
-    return tuple(Since(str(s["status"]), _instant(s["since"])) for s in items)
-
-
-def _parse(data: Any) -> TrustList:
-    if data.get("format") != FORMAT:
-        raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
-    orgs: dict[str, TrustedOrganization] = {}
-    for o in data["organizations"]:
-        keys = []
-        for k in o["keys"]:
-            public_key = codes.decode_b64url(k["public_key"])
-            if public_key is None or len(public_key) != 32 or k["alg"] != "EdDSA":
-                raise ValueError(f"organization {o['id']}: key {k.get('kid')} is not a 32-byte EdDSA key")
-            keys.append(
-                TrustedKey(
-                    kid=hashlib.sha256(public_key).digest()[:8],  # derived, never trusted from the file
-                    public_key=public_key,
-                    organization=o["id"],
-                    status=k["status"],
-                    sign_from=_instant(k["sign_from"]),
-                    sign_before=_maybe_instant(k["sign_before"]),
-                    retired_at=_maybe_instant(k["retired_at"]),
-                    compromised_at=_maybe_instant(k["compromised_at"]),
-                )
-            )
-        certs = {
-            c["code"]: TrustedCertificate(
-                c["code"], dict(c["name"]), tuple(c["levels"]), _since(c["status"]), c["validity_years"]
-            )
-            for c in o["certificates"]
-        }
-        revoked = {
-            r["serial"]: Revoked(r["serial"], r["date"], r["reason"], r.get("certificate"))
-            for r in o["revocations"]
-        }
-        orgs[o["id"]] = TrustedOrganization(
-            id=o["id"],
-            name=dict(o["name"]),
-            sandbox=bool(o["sandbox"]),
-            example=bool(o["example"]),
-            status=_since(o["status"]),
-            keys=tuple(keys),
-            certificates=certs,
-            revocations=revoked,
-        )
-    reg = data["registry"]
-    return TrustList(
-        version=str(data["version"]),
-        site_url=str(reg["site_url"]),
-        verify_url=str(reg["verify_url"]),
-        organizations=orgs,
-        record_required_after_days=_days(reg.get("issuance_record_required_after_days")),
-    )
 
 
 def _days(value: Any) -> int | None:
@@ -379,7 +433,7 @@ def parse_trust_list(raw: bytes) -> TrustList:
         raise TrustListError("trust list is not valid JSON: nested too deeply") from e
     if not isinstance(data, dict):
         raise TrustListError("trust list is not a JSON object")
-    return TrustList.from_json(data)
+    return TrustList.from_dict(data)
 
 
 def is_url(source: str) -> bool:
