@@ -436,27 +436,13 @@ def parse_trust_list(raw: bytes) -> TrustList:
     return TrustList.from_dict(data)
 
 
-def is_url(source: str) -> bool:
-    """Whether a trust list source names an http(s) URL rather than a local path."""
-    return source.startswith(("https://", "http://"))
-
-
-def read_trust_list(source: str | Path) -> TrustList:
-    """Read a trust list from a local path or an http(s) URL."""
-    text = str(source)
-    if is_url(text):
-        import httpx
-
-        try:
-            response = httpx.get(text, timeout=30, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as e:
-            raise TrustListError(f"cannot fetch trust list {text}: {e}") from e
-        return parse_trust_list(response.content)
+def read_trust_list(path: str | Path) -> TrustList:
+    """Read a local trust list file as it is, trusted by whoever chose it (test vectors, a
+    verifier's own copy). A published list is fetched and proven by xcert.tufclient instead."""
     try:
-        return parse_trust_list(Path(text).read_bytes())
+        return parse_trust_list(Path(path).read_bytes())
     except OSError as e:
-        raise TrustListError(f"cannot read trust list {text}: {e.strerror or e}") from e
+        raise TrustListError(f"cannot read trust list {path}: {e.strerror or e}") from e
 
 
 def trust_list_from_registry(registry_dir: Path) -> TrustList:
