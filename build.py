@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xcert.load import load_registry
+from xcert.problems import Loc, Problem
 from xcert.schema import URL
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent / "registry"
@@ -34,6 +36,7 @@ def check(registry: Path, style: str = "text") -> int:
         from xcert.tufrepo import check_signed
 
         problems += check_signed(registry, result.registry)
+    problems += codeowners_problems(registry)
     for problem in problems:
         print(problem.format(style))  # type: ignore[arg-type]
     n_err = sum(p.severity == "error" for p in problems)
@@ -44,6 +47,23 @@ def check(registry: Path, style: str = "text") -> int:
             file=sys.stderr,
         )
     return 0 if n_err == 0 else 1
+
+
+def codeowners_problems(registry: Path) -> list[Problem]:
+    """A stale .github/CODEOWNERS beside the registry: a new registry file without its owners'
+    line merges with the wrong reviewers (found only by the tests before)."""
+    root = registry.resolve().parent
+    script, out = root / ".github" / "scripts" / "codeowners.py", root / ".github" / "CODEOWNERS"
+    if not script.is_file():
+        return []  # a registry outside a repository checkout (fixtures, mirrors)
+    spec = importlib.util.spec_from_file_location("codeowners", script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if out.is_file() and out.read_text(encoding="utf-8") == module.render(registry.resolve()):
+        return []
+    fix = "run python .github/scripts/codeowners.py and commit .github/CODEOWNERS"
+    return [Problem(Loc(str(out)), f"CODEOWNERS does not match the registry's files: {fix}")]
 
 
 def site(

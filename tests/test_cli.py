@@ -315,3 +315,15 @@ def test_end_to_end_issue_scan_verify(tmp_path: Path) -> None:
     message = CoseMessage.decode(token)
     message.key = OKPKey(crv=Ed25519, x=public.public_key)
     assert message.verify_signature() and public.organization == "sandbox"
+
+
+def test_issuing_for_an_address_no_phone_can_open_warns_loudly(care_key: str) -> None:
+    """`--registry ./registry` printed http://127.0.0.1:8001/c/… into the QR without a word."""
+    fine = run(*issue_args(care_key))  # the fixture registry's verify_url is https
+    assert fine.exit_code == 0 and "WARNING" not in fine.stderr
+    sandbox = ["issue", "--key", str(SANDBOX_KEY), "--certificate", "sandbox-demo", "--level", "1"]
+    sandbox += ["--serial", "W1", "--name", "测试", "--id-number", ID, "--registry", str(ROOT / "registry")]
+    local = run(*sandbox)
+    assert local.exit_code == 0, local.output
+    assert "WARNING: the QR codes point at http://127.0.0.1:8001, a loopback address" in local.stderr
+    assert "--trust https://" in local.stderr

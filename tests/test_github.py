@@ -557,3 +557,22 @@ def _env() -> dict[str, str]:
     import os
 
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_check_refuses_a_registry_file_without_its_codeowners_line(tmp_path: Path) -> None:
+    """A new registry file needs a CODEOWNERS line; only this test module noticed before, after
+    the merge. Now `build.py check` (and so pre-commit and the PR workflow) says so."""
+    (tmp_path / ".github" / "scripts").mkdir(parents=True)
+    shutil.copy(GITHUB / "scripts" / "codeowners.py", tmp_path / ".github" / "scripts")
+    shutil.copy(GITHUB / "CODEOWNERS", tmp_path / ".github")
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    assert build.codeowners_problems(tmp_path / "registry") == []
+    shutil.copy(ROOT / "registry" / "colleges" / "43.yaml", tmp_path / "registry" / "colleges" / "11.yaml")
+    (problem,) = build.codeowners_problems(tmp_path / "registry")
+    assert problem.loc.path == str(tmp_path / ".github" / "CODEOWNERS")
+    assert "run python .github/scripts/codeowners.py" in problem.message
+    assert build.check(tmp_path / "registry") == 1
+    subprocess.run(
+        [sys.executable, ".github/scripts/codeowners.py"], cwd=tmp_path, check=True, capture_output=True
+    )
+    assert build.codeowners_problems(tmp_path / "registry") == []

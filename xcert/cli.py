@@ -79,6 +79,27 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _warn_if_unreachable(verify_url: str) -> None:
+    """Loudly, when the QR codes would point where no employer's phone can go."""
+    from urllib.parse import urlsplit
+
+    from .tufclient import is_loopback
+
+    parts = urlsplit(verify_url)
+    why = (
+        "a loopback address"
+        if is_loopback(parts.hostname)
+        else "not https"
+        if parts.scheme != "https"
+        else ""
+    )
+    if why:
+        _note(
+            f"WARNING: the QR codes point at {verify_url}, {why}: no employer's phone can open it. "
+            "Issue against the published trust list: --trust https://<registry>/keys.json --root ROOT.json"
+        )
+
+
 trust_options = [
     click.option(
         "--registry",
@@ -308,6 +329,7 @@ def issue_cmd(
         _note(f"wrote {qr_out} (QR version {code.version}, ECC {ecc})")
     if issued.result.test:
         _note("TEST: signed with the sandbox key; verifiers show it as a TEST certificate")
+    _warn_if_unreachable(trust_list.verify_url)
     if records is not None and record_batch:
         _write_record(records, key, record_batch, [issued.token], [issued.claims.issued_at])
     click.echo(issued.url)
@@ -463,6 +485,7 @@ def issue_batch_cmd(
     if records is not None:
         _write_record(records, key, batch, list(report.tokens), list(report.iats))
     test = " (TEST: sandbox key)" if report.test else ""
+    _warn_if_unreachable(trust_list.verify_url)
     click.echo(
         f"issued {report.rows} certificates for {report.organization}{test}: "
         f"{out}/tokens.csv and {2 * report.rows} QR files"

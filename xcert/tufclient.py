@@ -61,7 +61,7 @@ def is_url(source: str) -> bool:
     return source.startswith(("https://", "http://"))
 
 
-def _loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
     if host == "localhost":
         return True
     try:
@@ -75,7 +75,7 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and _loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return
     raise TrustListError(f"trust source {redact(url)}: only https (plain http only to a loopback address)")
 

@@ -75,6 +75,13 @@ def owners(registry: Path) -> list[tuple[str, list[str]]]:
         lines.append((f"/registry/standards/{path.name}", [_owner_team(path), MAINTAINERS]))
     for path in sorted((registry / "colleges").glob("*.yaml")):
         lines.append((f"/registry/colleges/{path.name}", [province_team(path.stem)]))
+    # An organization signs its own issuance records (a TUF delegation): its team may merge
+    # them without the reviewers, so these lines come after /registry/trust/'s.
+    for path in sorted(p for p in (registry / "issuance").glob("*") if p.is_dir()):
+        lines.append((f"/registry/issuance/{path.name}/", [org_team(path.name), SECURITY]))
+    for path in sorted((registry / "trust").glob("issuance-*.json")):
+        org = path.stem.removeprefix("issuance-")
+        lines.append((f"/registry/trust/{path.name}", [org_team(org), SECURITY]))
     return lines
 
 
