@@ -98,3 +98,11 @@ def test_valid_until_shows_the_last_valid_day(http: httpx.Client) -> None:
     raw = token(certificate="care-assist", expires_at=at("2030-03-01", hour=0))
     page = http.get(f"/c/{to_digits(raw)}").text
     assert "<dt>有效期至 Valid until</dt><dd>2030-02-28</dd>" in page
+
+
+def test_a_revoked_certificate_shows_its_date_and_reason(http: httpx.Client) -> None:
+    """The CLI showed them; the employer's page did not."""
+    page = http.get(f"/c/{to_digits(token(serial='R2025000001'))}").text
+    assert "已撤销" in page and '<dd id="revocation">' in page and "考核舞弊" in page
+    assert f'<dd id="revocation">{RECENT} · 考核舞弊</dd>' in page
+    assert 'id="revocation"' not in http.get(f"/c/{to_digits(token())}").text

@@ -153,7 +153,16 @@ def _certificate(result: Result, site_url: str) -> dict[str, Any] | None:
         "college": claims.college,
         "key": _key_status(result),
         "record": recorded_text(result.record) if result.record else None,
+        "revocation": _revocation(result),
     }
+
+
+def _revocation(result: Result) -> dict[str, str] | None:
+    """A revoked certificate's date and reason, as the CLI shows them: an employer needs both."""
+    if result.status != REVOKED or result.claims is None or result.issuer is None:
+        return None
+    revoked = result.issuer.revocations.get(result.claims.serial)
+    return {"date": revoked.date, "reason": revoked.reason} if revoked else None
 
 
 _KEY_STATUS = {"active": "在用", "retired": "已停用", "compromised": "已泄露"}
