@@ -100,6 +100,33 @@ def _warn_if_unreachable(verify_url: str) -> None:
         )
 
 
+# The pinned TUF root and the verifier's state directory, for every command that reads a
+# published trust list (verify, issue, issue-batch, serve).
+root_option = click.option(
+    "--root",
+    default=DEFAULT_ROOT,
+    show_default=True,
+    envvar="XCERT_ROOT",
+    metavar="FILE",
+    help="Pinned TUF root for a published trust list (or $XCERT_ROOT).",
+)
+state_option = click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    envvar="XCERT_STATE_DIR",
+    help="Where verified TUF metadata is kept (rollback protection) [default: per source, "
+    "under ~/.local/state/xcert].",
+)
+
+
+def key_file_option(help: str) -> Any:
+    """--key FILE: a private key file (whose key it must be, in `help`)."""
+    return click.option(
+        "--key", "key_file", required=True, type=click.Path(dir_okay=False), metavar="FILE", help=help
+    )
+
+
 trust_options = [
     click.option(
         "--registry",
@@ -112,32 +139,13 @@ trust_options = [
         help="Published trust list (keys.json, https or a path) instead of a registry; its TUF "
         "metadata (tuf/ beside it) is verified from --root.",
     ),
-    click.option(
-        "--root",
-        metavar="FILE",
-        envvar="XCERT_ROOT",
-        help=f"Pinned TUF root for --trust [default: ./{DEFAULT_ROOT}, or $XCERT_ROOT].",
-    ),
-    click.option(
-        "--state",
-        "state_dir",
-        metavar="DIR",
-        envvar="XCERT_STATE_DIR",
-        help="Where verified TUF metadata is kept (rollback protection) [default: per source, "
-        "under ~/.local/state/xcert].",
-    ),
+    root_option,
+    state_option,
 ]
 
 
 # Options shared by `issue` and `issue-batch`.
-key_option = click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The organization's private key file.",
-)
+key_option = key_file_option("The organization's private key file.")
 ecc_option = click.option(
     "--ecc",
     type=click.Choice(qr.EC_LEVELS),
@@ -740,14 +748,7 @@ def trust_status(registry: str) -> None:
 
 
 @trust_group.command("sign")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Your reviewer key.",
-)
+@key_file_option("Your reviewer key.")
 @registry_option
 def trust_sign(key_file: str, registry: str) -> None:
     """Sign the current trust content as a security reviewer (writes registry/trust/targets.json).
@@ -774,14 +775,7 @@ def issuance_group() -> None:
 
 
 @issuance_group.command("sign")
-@click.option(
-    "--key",
-    "key_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="One of the organization's signing keys listed in the registry (not a compromised one).",
-)
+@key_file_option("One of the organization's signing keys listed in the registry (not a compromised one).")
 @registry_option
 def issuance_sign(key_file: str, registry: str) -> None:
     """Sign every record under registry/issuance/ORG/ (writes registry/trust/issuance-ORG.json).
@@ -812,21 +806,8 @@ def issuance_sign(key_file: str, registry: str) -> None:
     help="Published trust list (keys.json) the service verifies against; its TUF metadata is "
     "read from tuf/ beside it.",
 )
-@click.option(
-    "--root",
-    default=DEFAULT_ROOT,
-    show_default=True,
-    envvar="XCERT_ROOT",
-    metavar="FILE",
-    help="Pinned TUF root (or $XCERT_ROOT).",
-)
-@click.option(
-    "--state",
-    "state_dir",
-    metavar="DIR",
-    envvar="XCERT_STATE_DIR",
-    help="Where verified metadata is kept across restarts [default: per source, under ~/.local/state/xcert].",
-)
+@root_option
+@state_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option(
