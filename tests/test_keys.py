@@ -41,7 +41,7 @@ def test_fingerprint_kid_and_b64url():
     fp = keys.fingerprint(pub)
     assert fp.replace(":", "") == hashlib.sha256(pub).hexdigest()
     assert len(fp.split(":")) == 16
-    assert keys.kid_hex(pub) == kid_of(pub).hex() == hashlib.sha256(pub).hexdigest()[:16]
+    assert kid_of(pub).hex() == hashlib.sha256(pub).hexdigest()[:16]
     b = keys.public_key_b64url(key.verify_key)
     assert len(b) == 43 and "=" not in b
     assert keys.from_b64url(b) == pub

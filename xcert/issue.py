@@ -24,7 +24,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.signing import SigningKey
@@ -242,7 +242,6 @@ class BatchReport:
     organization: str
     test: bool  # signed with the sandbox key: TEST certificates
     files: int = 0
-    warnings: list[str] = field(default_factory=list)
     tokens: tuple[bytes, ...] = ()  # in row order: what an issuance record lists
     iats: tuple[int, ...] = ()
 

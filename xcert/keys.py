@@ -93,10 +93,6 @@ def fingerprint(public_key: bytes) -> str:
     return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
-def kid_hex(public_key: bytes) -> str:
-    return kid_of(bytes(public_key)).hex()
-
-
 def _check_org(org: str) -> None:
     if not isinstance(org, str) or not _ORG_RE.fullmatch(org):
         raise ValueError(f"org: expected an organization id [a-z0-9-], got {org!r}")

@@ -87,8 +87,8 @@ def load_registry(root: Path) -> LoadResult:
     ]
     docs: dict[str, list[YMap]] = {kind: [] for kind, _ in DIRECTORIES.values()}
     unusable: set[str] = set()  # ids of files that failed: not re-reported as unknown
-    for (path, kind), (doc, problems) in zip(tasks, _read_many(tasks), strict=True):
-        out.items.extend(problems)
+    for path, kind in tasks:
+        doc = _read(path, kind, out)
         id_field = ID_FIELDS[kind]
         if doc is not None and doc.get(id_field) != path.stem:
             message = f"{id_field} '{doc.get(id_field)}' must equal the file name '{path.stem}'"
@@ -201,17 +201,6 @@ def _schema_comment(text: str, kind: str, display: str, out: Problems, line: int
             Loc(display, line, m.start(1) + 1),
             f"$schema: '{m.group(1)}' is not the schema of this file; use {where}{expected}",
         )
-
-
-def _read_task(task: tuple[Path, str]) -> tuple[YMap | None, list[Problem]]:
-    out = Problems()
-    return _read(task[0], task[1], out), out.items
-
-
-def _read_many(tasks: list[tuple[Path, str]]) -> list[tuple[YMap | None, list[Problem]]]:
-    # A process pool was measured slower here: pickling the parsed trees back to the
-    # parent costs more than parsing them.
-    return [_read_task(t) for t in tasks]
 
 
 def _validated(doc: Any, kind: str, loc: Loc, out: Problems) -> YMap | None:
@@ -432,7 +421,11 @@ def _records(directory: Path, out: Problems) -> tuple[issuance.RecordFile, ...]:
                 out.error(doc.value_loc(field), message)
             if not problems:
                 record = issuance.Record.from_mapping(doc)
-                found.append(issuance.RecordFile(record, _src(doc), org_dir / record.leaves))
+                src = _src(doc)
+                if "counts" in doc:  # each row's line, for check's messages about it
+                    rows = {("counts", i): pos for i, pos in enumerate(doc["counts"].item_pos)}
+                    src = src._replace(field_pos={**src.field_pos, **rows})
+                found.append(issuance.RecordFile(record, src, org_dir / record.leaves))
     return tuple(found)
 
 

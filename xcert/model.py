@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .problems import Loc
+from .token import kid_of
 from .yamlsrc import loc_at, pack
 
 if TYPE_CHECKING:
@@ -118,8 +119,7 @@ class Key:
 
     @property
     def kid(self) -> bytes:
-        """Key id: the first 8 bytes of SHA-256 of the raw public key."""
-        return hashlib.sha256(self.public_key).digest()[:8]
+        return kid_of(self.public_key)
 
     @property
     def fingerprint(self) -> str:
@@ -244,9 +244,6 @@ class RevocationList:
     revoked: tuple[Revocation, ...]
     src: Src = _src()
 
-    def find(self, serial: str) -> Revocation | None:
-        return next((r for r in self.revoked if r.serial == serial), None)
-
 
 @dataclass(frozen=True, slots=True)
 class Notice:
@@ -296,7 +293,6 @@ class Registry:
     _by_org: Mapping[str, tuple[Certificate, ...]] = field(init=False, repr=False, compare=False)
     _pilots: Mapping[str, tuple[tuple[College, Pilot], ...]] = field(init=False, repr=False, compare=False)
     _sites: Mapping[str, tuple[tuple[College, Site], ...]] = field(init=False, repr=False, compare=False)
-    _keys: Mapping[bytes, tuple[Organization, Key]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_org: dict[str, list[Certificate]] = defaultdict(list)
@@ -309,12 +305,10 @@ class Registry:
                 pilots[pilot.certificate].append((college, pilot))
             for site in college.sites:
                 sites[site.certificate].append((college, site))
-        keys = {k.kid: (org, k) for org in self.organizations.values() for k in org.keys}
         freeze = object.__setattr__
         freeze(self, "_by_org", {k: tuple(v) for k, v in by_org.items()})
         freeze(self, "_pilots", {k: tuple(v) for k, v in pilots.items()})
         freeze(self, "_sites", {k: tuple(v) for k, v in sites.items()})
-        freeze(self, "_keys", keys)
 
     def certificates_of(self, org_id: str) -> tuple[Certificate, ...]:
         return self._by_org.get(org_id, ())
@@ -324,12 +318,6 @@ class Registry:
 
     def sites_of(self, code: str) -> tuple[tuple[College, Site], ...]:
         return self._sites.get(code, ())
-
-    def key_by_kid(self, kid: bytes) -> tuple[Organization, Key] | None:
-        return self._keys.get(kid)
-
-    def colleges_in(self, province: str) -> tuple[College, ...]:
-        return tuple(c for c in self.colleges.values() if c.province == province)
 
     def field_by_id(self, field_id: str) -> Field | None:
         return next((f for f in self.settings.fields if f.id == field_id), None)

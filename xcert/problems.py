@@ -59,12 +59,5 @@ class Problems:
     def errors(self) -> list[Problem]:
         return [p for p in self.items if p.severity == "error"]
 
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "warning"]
-
     def sorted(self) -> list[Problem]:
         return sorted(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)

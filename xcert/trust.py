@@ -24,7 +24,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import codes
-from .model import Certificate, Organization, Registry, Status, day_start, status_on
+from .model import Certificate, Organization, Registry, Status, day_start
+from .token import kid_of
 
 if TYPE_CHECKING:
     from .issuance import PublishedRecord
@@ -186,7 +187,7 @@ class TrustedKey:
         if public_key is None or len(public_key) != 32 or data["alg"] != "EdDSA":
             raise ValueError(f"organization {organization}: key {data.get('kid')} is not a 32-byte EdDSA key")
         return cls(
-            kid=hashlib.sha256(public_key).digest()[:8],  # derived, never trusted from the file
+            kid=kid_of(public_key),  # derived, never trusted from the file
             public_key=public_key,
             organization=organization,
             status=data["status"],
@@ -217,9 +218,6 @@ class TrustedCertificate:
     levels: tuple[int, ...]
     status: tuple[Since, ...]
     validity_years: int | None
-
-    def status_at(self, instant: dt.datetime) -> str | None:
-        return status_on(self.status, instant)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrustedCertificate:
@@ -266,9 +264,6 @@ class TrustedOrganization:
     keys: tuple[TrustedKey, ...]
     certificates: Mapping[str, TrustedCertificate]
     revocations: Mapping[str, Revoked]
-
-    def status_at(self, instant: dt.datetime) -> str | None:
-        return status_on(self.status, instant)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrustedOrganization:
