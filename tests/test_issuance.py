@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def reg_dir(tmp_path: Path) -> Path:
 
 
 def record(reg_dir: Path, batch: str, toks: list[bytes], kid: bytes = KID2, day: str = "2023-01-10") -> Path:
-    rec, leaves = issuance.make_record("care-org", batch, kid, toks, [at(day)] * len(toks))
+    rec, leaves = issuance.make_record("care-org", batch, kid, toks)
     return issuance.write_record(reg_dir, rec, leaves)
 
 
@@ -166,6 +167,7 @@ def test_issue_batch_writes_the_record(reg_dir: Path, tmp_path: Path) -> None:
     rec = reg_dir / "issuance" / "care-org" / "s1.yaml"
     assert rec.is_file() and "count: 2\n" in rec.read_text(encoding="utf-8")
     assert "first_iat: 1717948800" in rec.read_text(encoding="utf-8")  # 2024-06-10 00:00 CST
+    assert "  - {year: 2024, certificate: old-care, level: 2, count: 2}\n" in rec.read_text(encoding="utf-8")
     assert problems(reg_dir) == []
     again = subprocess.run(
         [*run, "--out", str(tmp_path / "out2"), "--batch-id", "s1"], capture_output=True, text=True
@@ -185,7 +187,7 @@ def _seed(n: int) -> str:
 
 def published(tmp_path: Path, toks: list[bytes], day: str, batch: str = "b", key: int = 2) -> Any:
     kid = hashlib.sha256(bytes(fixture_key(key).verify_key)).digest()[:8]
-    rec, leaves = issuance.make_record("care-org", batch, kid, toks, [at("2023-01-10")] * len(toks))
+    rec, leaves = issuance.make_record("care-org", batch, kid, toks)
     path = tmp_path / f"{batch}.leaves"
     path.write_bytes(leaves)
     when = dt.datetime.fromisoformat(day + "T00:00:00+08:00")
@@ -261,3 +263,87 @@ def issuance_token(url: str) -> bytes:
     from xcert.token import token_from_text
 
     return token_from_text(url)
+
+
+# ---------------------------------------------------------------- counts per year and level
+
+
+def test_counts_come_from_the_claims_in_china_time(reg_dir: Path) -> None:
+    new_year = at("2023-01-01", hour=0) + 1800  # 2022-12-31T16:30Z is 2023-01-01 00:30 in China
+    toks = [
+        sign(claims(serial="Y1", level=1, issued_at=new_year - 3600), fixture_key(2)),  # 2022 in China
+        sign(claims(serial="Y2", level=1, issued_at=new_year), fixture_key(2)),
+        sign(claims(serial="Y3", level=3, issued_at=new_year), fixture_key(2)),
+        sign(claims(serial="Y4", level=1, issued_at=new_year + 60), fixture_key(2)),
+    ]
+    rec, _ = issuance.make_record("care-org", "ny", KID2, toks)
+    assert rec.counts == (
+        issuance.Tally(2022, "old-care", 1, 1),
+        issuance.Tally(2023, "old-care", 1, 2),
+        issuance.Tally(2023, "old-care", 3, 1),
+    )
+    assert (rec.first_iat, rec.last_iat) == (new_year - 3600, new_year + 60)
+    path = record(reg_dir, "ny", toks)
+    assert problems(reg_dir) == []
+    loaded = load_registry(reg_dir).registry
+    assert loaded is not None and loaded.records[0].record == rec  # the YAML reads back the same
+    with pytest.raises(issuance.RecordError, match="not a token"):
+        issuance.make_record("care-org", "x", KID2, [b"\xa0"])
+    assert path.read_text(encoding="utf-8").count("the leaves prove only the total count") == 1
+
+
+def test_check_refuses_counts_that_do_not_fit(reg_dir: Path) -> None:
+    path = record(reg_dir, "a", tokens(3))
+    row = "  - {year: 2023, certificate: old-care, level: 2, count: 3}\n"
+    _edit(
+        path,
+        row,
+        "  - {year: 2023, certificate: old-care, level: 2, count: 1}\n"
+        "  - {year: 2023, certificate: old-care, level: 2, count: 1}\n"  # twice
+        "  - {year: 2021, certificate: old-care, level: 1, count: 1}\n"  # before first_iat's year
+        "  - {year: 2023, certificate: logistics, level: 1, count: 1}\n",  # logi-org's certificate
+    )
+    cert = reg_dir / "certificates" / "old-care.yaml"
+    _edit(cert, "levels: [1, 2, 3]", "levels: [1, 3]")
+    at = "issuance/care-org/a.yaml:{}:5: error: counts"
+    assert [p for p in problems(reg_dir) if "issuance/" in p] == [
+        f"{at.format(14)}: add up to 4, not to the record's count 3".replace(":5:", ":3:"),
+        f"{at.format(14)}[0] (2023, old-care, level 2): old-care has no level 2 (its levels: 1, 3)",
+        f"{at.format(15)}[1] (2023, old-care, level 2): appears twice; one line per year, certificate "
+        "and level",
+        f"{at.format(15)}[1] (2023, old-care, level 2): old-care has no level 2 (its levels: 1, 3)",
+        f"{at.format(16)}[2] (2021, old-care, level 1): the year is outside first_iat..last_iat "
+        "(2023-2023, China time)",
+        f"{at.format(17)}[3] (2023, logistics, level 1): care-org holds no certificate 'logistics'",
+    ]
+
+
+def test_a_record_without_counts_is_still_read(reg_dir: Path) -> None:
+    """Records made before the counts existed are published trust content that never
+    changes: they stay valid for check and verifiers (the site counts them as unknown)."""
+    path = record(reg_dir, "old", tokens(2))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("counts:")], encoding="utf-8")
+    assert problems(reg_dir) == []
+    loaded = load_registry(reg_dir).registry
+    assert loaded is not None and loaded.records[0].record.counts is None
+    assert "counts" not in loaded.records[0].record.to_yaml()
+
+
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        (3, "bad field: counts: expected a list, got 3"),
+        ([{"year": 2023, "level": 2, "count": 3}], "counts[0]: expected year, certificate, level and count"),
+        ([{"year": 2023, "certificate": 7, "level": 2, "count": 3}], "counts[0]: certificate: expected text"),
+        ([{"year": 2023, "certificate": "c", "level": 2, "count": True}], "expected an integer, got True"),
+    ],
+)
+def test_a_verifier_refuses_malformed_counts(counts: object, message: str) -> None:
+    rec, _ = issuance.make_record("care-org", "m", KID2, tokens(1))
+    import yaml
+
+    doc = yaml.safe_load(rec.to_yaml())
+    assert issuance.Record.from_mapping(doc) == rec
+    with pytest.raises(issuance.RecordError, match=re.escape(message)):
+        issuance.Record.from_mapping({**doc, "counts": counts})

@@ -48,7 +48,7 @@ def kid(n: int) -> bytes:
 
 
 def record(records: Path, org: str, batch: str, key: int, tokens: list[bytes], day: str) -> None:
-    rec, leaves = issuance.make_record(org, batch, kid(key), tokens, [at(day)] * len(tokens))
+    rec, leaves = issuance.make_record(org, batch, kid(key), tokens)
     issuance.write_record(records, rec, leaves)
 
 

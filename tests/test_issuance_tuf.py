@@ -25,7 +25,7 @@ T1, T2, T3 = (int(dt.datetime(y, 1, 1, tzinfo=dt.UTC).timestamp()) for y in (202
 
 def write(records: Path, batch: str, serials: list[str]) -> list[bytes]:
     toks = [sign(claims(serial=s, issued_at=at("2023-01-10")), fixture_key(2)) for s in serials]
-    rec, leaves = issuance.make_record("care-org", batch, KID2, toks, [at("2023-01-10")] * len(toks))
+    rec, leaves = issuance.make_record("care-org", batch, KID2, toks)
     issuance.write_record(records, rec, leaves)
     return toks
 
@@ -118,7 +118,7 @@ def test_check_and_publish_refuse_unsigned_records(tmp_path: Path) -> None:
     shutil.copytree(root / "registry", reg_dir)
     sandbox = read_private_key(root / "sandbox" / "sandbox-TEST-ONLY.key")
     tok = sign(claims(certificate="sandbox-demo", level=1, issued_at=at("2025-07-01")), sandbox.signing_key)
-    rec, leaves = issuance.make_record("sandbox", "s1", sandbox.kid, [tok], [at("2025-07-01")])
+    rec, leaves = issuance.make_record("sandbox", "s1", sandbox.kid, [tok])
     issuance.write_record(reg_dir, rec, leaves)
     reg = load_registry(reg_dir).registry
     assert reg is not None

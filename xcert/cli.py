@@ -19,13 +19,14 @@ import click
 
 from . import keys as keymod
 from . import qr
+from .cli_registry import COMMANDS as REGISTRY_COMMANDS
+from .cli_registry import DEFAULT_REGISTRY, registry_option
 from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, parse_day, today
 from .model import LEVEL_NAMES
 from .token import MalformedToken, decode, to_digits, token_from_text
 from .trust import TrustList, TrustListError, trust_list_from_registry
 from .verify import CHECKS, TEST, verify
 
-DEFAULT_REGISTRY = "registry"
 DEFAULT_ROOT = "registry/trust/root.json"
 
 
@@ -163,12 +164,6 @@ record_into_option = click.option(
 )
 
 
-# The registry a maintainer's command works on (trust and issuance signing).
-registry_option = click.option(
-    "--registry", default=DEFAULT_REGISTRY, show_default=True, metavar="DIR", help="Registry directory."
-)
-
-
 def with_trust(fn: Any) -> Any:
     for option in reversed(trust_options):
         fn = option(fn)
@@ -183,8 +178,14 @@ def main() -> None:
     An organization signs each certificate with its private key; the QR code on the paper
     holds an https URL with the signed token. Anyone verifies it against the published
     trust list (keys.json) or a registry checkout.
+
+    The registry's maintainers check it, build the site and import official lists with
+    check, site, diff, schema and import (also run as `python build.py …`).
     """
 
+
+for _command in REGISTRY_COMMANDS:  # xcert/cli_registry.py
+    main.add_command(_command)
 
 # --- keys -------------------------------------------------------------------------------
 
@@ -339,7 +340,7 @@ def issue_cmd(
         _note("TEST: signed with the sandbox key; verifiers show it as a TEST certificate")
     _warn_if_unreachable(trust_list.verify_url)
     if records is not None and record_batch:
-        _write_record(records, key, record_batch, [issued.token], [issued.claims.issued_at])
+        _write_record(records, key, record_batch, [issued.token])
     click.echo(issued.url)
 
 
@@ -363,13 +364,11 @@ def _refuse_existing_record(directory: Path, org: str, batch: str) -> None:
         raise click.ClickException(f"{path} exists: a record never changes; choose another batch id")
 
 
-def _write_record(
-    directory: Path, key: keymod.PrivateKey, batch: str, tokens: list[bytes], iats: list[int]
-) -> None:
+def _write_record(directory: Path, key: keymod.PrivateKey, batch: str, tokens: list[bytes]) -> None:
     from .issuance import RecordError, make_record, write_record
 
     try:
-        record, leaves = make_record(key.org, batch, key.kid, tokens, iats)
+        record, leaves = make_record(key.org, batch, key.kid, tokens)
         path = write_record(directory, record, leaves)
     except (RecordError, OSError) as e:
         raise click.ClickException(f"issuance record not written: {e}") from None
@@ -491,7 +490,7 @@ def issue_batch_cmd(
         for bar in bars:
             bar.close()
     if records is not None:
-        _write_record(records, key, batch, list(report.tokens), list(report.iats))
+        _write_record(records, key, batch, list(report.tokens))
     test = " (TEST: sandbox key)" if report.test else ""
     _warn_if_unreachable(trust_list.verify_url)
     click.echo(
@@ -841,6 +840,23 @@ def issuance_sign(key_file: str, registry: str) -> None:
     type=click.FloatRange(0.1),
     help="Seconds for a request body to arrive (else 408).",
 )
+@click.option(
+    "--poll-seconds",
+    default=30.0,
+    show_default=True,
+    envvar="XCERT_POLL_SECONDS",
+    type=click.FloatRange(0, 10**9),
+    help="How often to look for a new trust list; 0: never (or $XCERT_POLL_SECONDS).",
+)
+@click.option(
+    "--max-stale-seconds",
+    default=86400.0,
+    show_default=True,
+    envvar="XCERT_MAX_STALE_SECONDS",
+    type=click.FloatRange(0, 10**9, min_open=True),
+    help="/readyz answers 503 once the trust list has not been confirmed current for this long "
+    "(or $XCERT_MAX_STALE_SECONDS).",
+)
 def serve(
     trust: str,
     root: str,
@@ -852,6 +868,8 @@ def serve(
     keep_alive: int,
     header_timeout: float,
     body_timeout: float,
+    poll_seconds: float,
+    max_stale_seconds: float,
 ) -> None:
     """Run the verify service (verify_api) over a published trust list."""
     try:
@@ -865,6 +883,8 @@ def serve(
         port,
         workers,
         state_dir=state_dir,
+        poll_seconds=poll_seconds,
+        max_stale_seconds=max_stale_seconds,
         limit_concurrency=limit_concurrency,
         keep_alive=keep_alive,
         header_timeout=header_timeout,

@@ -34,6 +34,8 @@ from typing import Any
 from . import merkle
 from .model import day_start
 from .problems import Loc, Problems
+from .token import MalformedToken, decode
+from .yamlsrc import loc_at
 
 DIRECTORY = "issuance"  # registry/issuance/<org>/, and /issuance/<org>/ on the site
 LEAVES_SUFFIX = ".leaves"
@@ -93,6 +95,26 @@ def split_hashes(raw: bytes) -> list[bytes]:
 
 # ---------------------------------------------------------------- records
 
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Tally:
+    """How many of a record's tokens were issued in one year (China time) for one
+    certificate and level. The organization's own claim, computed from the token claims
+    when the record is made: the leaves prove only the record's total `count`, since a
+    token hash reveals nothing of the token's claims."""
+
+    year: int
+    certificate: str
+    level: int
+    count: int
+
+
+def year_of(iat: int) -> int:
+    """The calendar year of an issue time in China time (as the certificates are dated)."""
+    return dt.datetime.fromtimestamp(iat, CHINA).year
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -107,6 +129,10 @@ class Record:
     tree_hash: bytes
     leaves: str  # file name beside the record
     leaves_sha256: bytes
+    # None: a record written before the counts existed. Still read everywhere (a published
+    # record never changes, and refusing it would take its proof from honest holders); the
+    # site counts its tokens as year and level unknown.
+    counts: tuple[Tally, ...] | None = None
 
     @property
     def path(self) -> str:
@@ -129,6 +155,7 @@ class Record:
             + f"tree_hash: '{self.tree_hash.hex()}'\n"
             + f"leaves: '{self.leaves}'\n"
             + f"leaves_sha256: '{self.leaves_sha256.hex()}'\n"
+            + _counts_yaml(self.counts)
         )
 
     @classmethod
@@ -145,6 +172,7 @@ class Record:
                 tree_hash=bytes.fromhex(str(d["tree_hash"])),
                 leaves=str(d["leaves"]),
                 leaves_sha256=bytes.fromhex(str(d["leaves_sha256"])),
+                counts=_counts(d["counts"]) if "counts" in d else None,
             )
         except KeyError as e:
             raise RecordError(f"missing field {e.args[0]!r}") from None
@@ -168,6 +196,46 @@ class Record:
         return raw
 
 
+_COUNTS_NOTE = (
+    "  # per year (China time), certificate and level: the organization's own tally;\n"
+    "  # the leaves prove only the total count\n"
+)
+
+
+def _counts_yaml(counts: tuple[Tally, ...] | None) -> str:
+    if counts is None:
+        return ""
+    rows = "".join(
+        f"  - {{year: {t.year}, certificate: {t.certificate}, level: {t.level}, count: {t.count}}}\n"
+        for t in counts
+    )
+    return "counts:\n" + _COUNTS_NOTE + rows
+
+
+def _counts(value: object) -> tuple[Tally, ...]:
+    """A record's counts from parsed YAML (the TUF client's input is not schema-checked)."""
+    if not isinstance(value, list):
+        raise ValueError(f"counts: expected a list, got {value!r}")
+    tallies = []
+    for n, row in enumerate(value):
+        if not isinstance(row, dict) or set(row) != {"year", "certificate", "level", "count"}:
+            raise ValueError(f"counts[{n}]: expected year, certificate, level and count")
+        if not isinstance(row["certificate"], str):
+            raise ValueError(f"counts[{n}]: certificate: expected text, got {row['certificate']!r}")
+        year, level, count = (int(_int(row[k])) for k in ("year", "level", "count"))
+        tallies.append(Tally(year, str(row["certificate"]), level, count))
+    return tuple(tallies)
+
+
+def tally(claims: Iterable[Any]) -> tuple[Tally, ...]:
+    """Counts per (year in China time, certificate, level) of token claims, sorted."""
+    counts: dict[tuple[int, str, int], int] = {}
+    for c in claims:
+        k = (year_of(c.issued_at), c.certificate, c.level)
+        counts[k] = counts.get(k, 0) + 1
+    return tuple(Tally(*k, n) for k, n in sorted(counts.items()))
+
+
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected an integer, got {value!r}")
@@ -175,13 +243,13 @@ def _int(value: object) -> int:
 
 
 def _cst(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone(dt.timedelta(hours=8))).isoformat()
+    return dt.datetime.fromtimestamp(seconds, CHINA).isoformat()
 
 
-def make_record(
-    organization: str, batch: str, kid: bytes, tokens: Sequence[bytes], iats: Sequence[int]
-) -> tuple[Record, bytes]:
-    """The record and leaves file bytes for tokens issued together with one key."""
+def make_record(organization: str, batch: str, kid: bytes, tokens: Sequence[bytes]) -> tuple[Record, bytes]:
+    """The record and leaves file bytes for tokens issued together with one key; the iat
+    range and the counts come from the tokens' own claims (decoded, not verified: the
+    issuer just signed them)."""
     if not tokens:
         raise RecordError("a record needs at least one token")
     if not re.fullmatch(BATCH, batch):
@@ -191,6 +259,11 @@ def make_record(
     hashes = sorted({token_hash(t) for t in tokens})
     if len(hashes) != len(tokens):
         raise RecordError("the same token appears twice")
+    try:
+        claims = [decode(t).claims for t in tokens]
+    except MalformedToken as e:
+        raise RecordError(f"not a token: {e}") from None
+    iats = [c.issued_at for c in claims]
     data = leaves_text(hashes)
     record = Record(
         organization=organization,
@@ -202,6 +275,7 @@ def make_record(
         tree_hash=merkle.tree_hash(hashes),
         leaves=batch + LEAVES_SUFFIX,
         leaves_sha256=hashlib.sha256(data).digest(),
+        counts=tally(claims),
     )
     return record, data
 
@@ -318,6 +392,7 @@ def check_records(
             )
         else:
             _check_window(record, key, src, out)
+        _check_counts(record, reg, src, out)
         shown = display(rf.leaves_file)
         try:
             data = rf.leaves_file.read_bytes()
@@ -353,6 +428,34 @@ def check_records(
                 )
             else:
                 seen[digest] = (shown, line)
+
+
+def _check_counts(record: Record, reg: Any, src: Any, out: Problems) -> None:
+    """The counts are the organization's claim (the leaves cannot prove them), so at least
+    they must add up to `count`, fall in the iat range's years, and name certificates the
+    organization holds at levels they have, each once."""
+    if record.counts is None:
+        return  # an older record: shown as year and level unknown
+    if (total := sum(t.count for t in record.counts)) != record.count:
+        out.error(src.at("counts"), f"counts: add up to {total}, not to the record's count {record.count}")
+    years = range(year_of(record.first_iat), year_of(record.last_iat) + 1)
+    seen: set[tuple[int, str, int]] = set()
+    for n, t in enumerate(record.counts):
+        where = f"counts[{n}] ({t.year}, {t.certificate}, level {t.level})"
+        at = loc_at(src.path, src.field_pos.get(("counts", n), src.pos))
+        cert = reg.certificates.get(t.certificate)
+        if (t.year, t.certificate, t.level) in seen:
+            out.error(at, f"{where}: appears twice; one line per year, certificate and level")
+        seen.add((t.year, t.certificate, t.level))
+        if t.year not in years:
+            out.error(
+                at, f"{where}: the year is outside first_iat..last_iat ({years[0]}-{years[-1]}, China time)"
+            )
+        if cert is None or cert.organization != record.organization:
+            out.error(at, f"{where}: {record.organization} holds no certificate '{t.certificate}'")
+        elif t.level not in cert.levels:
+            levels = ", ".join(map(str, cert.levels))
+            out.error(at, f"{where}: {t.certificate} has no level {t.level} (its levels: {levels})")
 
 
 def _check_window(record: Record, key: Any, src: Any, out: Problems) -> None:

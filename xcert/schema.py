@@ -580,6 +580,21 @@ ISSUANCE = Obj(
             True,
         ),
         "leaves_sha256": F(Text("SHA-256 of the leaves file, hex", pattern=HEX64), True),
+        "counts": F(
+            ListOf(
+                Obj(
+                    {
+                        "year": F(Int("Year of issue (China time)", 2000, 2999), True),
+                        "certificate": F(Slug("Certificate code"), True),
+                        "level": F(LEVEL, True),
+                        "count": F(Int("Tokens of this year, certificate and level", 1), True),
+                    }
+                ),
+                "Tokens per year, certificate and level, from the token claims: the organization's "
+                "own tally (the leaves prove only the total count); absent in records made before it",
+                min_items=1,
+            )
+        ),
     },
     doc="An issuance record: the tokens of one issued batch (registry/issuance/<org>/<batch>.yaml)",
     rules=[_iat_order],

@@ -54,7 +54,7 @@ TOKENS = {  # key 1 retired 2022-06-30; key 3 compromised 2023-06-01 (tests/vect
 def _record(directory: Path, batch: str, names: list[str], signer: int = 3) -> None:
     toks = [TOKENS[n] for n in names]
     kid = kid_of(bytes(tokens.key(signer).verify_key))
-    rec, leaves = issuance.make_record(ORG, batch, kid, toks, [tokens.at("2023-01-10")] * len(toks))
+    rec, leaves = issuance.make_record(ORG, batch, kid, toks)
     target = directory / issuance.DIRECTORY / ORG
     for path in (target / f"{batch}.yaml", target / rec.leaves):
         path.unlink(missing_ok=True)
