@@ -268,9 +268,17 @@ def test_serve_is_a_thin_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "https://1x.example.cn/keys.json"
     result = run("serve", "--trust", url, "--root", "r.json", "--port", "9000", "--workers", "4")
     limits = {"limit_concurrency": 1000, "keep_alive": 5, "header_timeout": 10.0, "body_timeout": 10.0}
+    polling = {"poll_seconds": 30.0, "max_stale_seconds": 86400.0}
     assert result.exit_code == 0 and calls == [
-        (url, "r.json", "127.0.0.1", 9000, 4, {"state_dir": None, **limits})
+        (url, "r.json", "127.0.0.1", 9000, 4, {"state_dir": None, **polling, **limits})
     ]
+    # a deployment's environment is read here, at the edge, and passed on as arguments
+    env = {"XCERT_POLL_SECONDS": "0", "XCERT_MAX_STALE_SECONDS": "60"}
+    result = CliRunner(env=env).invoke(cli.main, ["serve", "--trust", url], catch_exceptions=False)
+    assert result.exit_code == 0 and calls[-1][-1]["poll_seconds"] == 0.0
+    assert calls[-1][-1]["max_stale_seconds"] == 60.0
+    bad = CliRunner(env={"XCERT_MAX_STALE_SECONDS": "0"}).invoke(cli.main, ["serve", "--trust", url])
+    assert bad.exit_code == 2 and "--max-stale-seconds" in bad.stderr
 
 
 def test_serve_without_the_service(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -355,7 +355,7 @@ def test_root_rotation(
 def test_check_and_publish_refuse_unsigned_content(tmp_path: Path) -> None:
     """A key added in a pull request: check names the organization file, the build refuses
     to publish, and a reviewer's signature makes both pass."""
-    from build import check
+    from xcert.cli_registry import check
     from xcert.load import load_registry
 
     registry = tmp_path / "registry"
