@@ -38,3 +38,29 @@ def test_public_keys() -> None:
 def test_every_province_has_two_digits_and_two_names() -> None:
     assert len(codes.PROVINCES) >= 31
     assert all(len(k) == 2 and zh and en for k, (zh, en) in codes.PROVINCES.items())
+
+
+@given(st.binary(max_size=70))
+def test_base64url_round_trip(raw: bytes) -> None:
+    text = codes.encode_b64url(raw)
+    assert "=" not in text and codes.decode_b64url(text) == raw
+
+
+KEY = codes.encode_b64url(bytes(range(32)))  # 43 characters, the last carrying 2 unused bits
+
+
+def test_base64url_one_spelling_only() -> None:
+    assert codes.decode_b64url(KEY) == bytes(range(32))
+    refused = {
+        "padded": KEY + "=",
+        "standard alphabet +": "+" + KEY[1:],
+        "standard alphabet /": "/" + KEY[1:],
+        "space inside": KEY[:20] + " " + KEY[20:],
+        "newline at the end": KEY + "\n",
+        "non-ASCII digit": KEY[:-2] + "٣" + KEY[-1],
+        "unused bits set": KEY[:-1] + chr(ord(KEY[-1]) + 1),  # decodes to the same bytes
+        "4n+1 characters": KEY + "A" * 2,
+        "not text": b"AAAA",
+    }
+    assert {why: codes.decode_b64url(text) for why, text in refused.items()} == dict.fromkeys(refused)  # type: ignore[arg-type]
+    assert "base64url" in (codes.public_key_problem(KEY[:-1] + chr(ord(KEY[-1]) + 1)) or "")

@@ -23,7 +23,8 @@ from pycose.keys import OKPKey
 from pycose.keys.curves import Ed25519
 from pycose.messages import CoseMessage, Sign1Message
 
-from xcert.keys import b64url, from_b64url
+from xcert.codes import encode_b64url as b64url
+from xcert.keys import from_b64url
 from xcert.token import encode_claims, kid_of, sign
 from xcert.verify import VALID, verify
 

@@ -61,7 +61,7 @@ def test_from_b64url_rejects(text, message):
 
 
 GOOD = keys.dumps(keys.PrivateKey("acme", SigningKey(bytes(range(32)))))
-OTHER_PUB = keys.b64url(bytes(SigningKey(bytes(32)).verify_key))
+OTHER_PUB = keys.public_key_b64url(bytes(SigningKey(bytes(32)).verify_key))
 
 NOT_A_KEY = f"k.key:1: not an xcert private key (expected {keys.HEADER!r})"
 BAD_FILES = {

@@ -48,6 +48,7 @@ PROVINCES: dict[str, tuple[str, str]] = {
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_SHAPE = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def uscc_check_char(first17: str) -> str:
@@ -76,7 +77,7 @@ def school_code_problem(value: str) -> str | None:
 def public_key_problem(value: str) -> str | None:
     raw = decode_b64url(value)
     if raw is None:
-        return "public_key is not base64url (A-Z a-z 0-9 - _, no padding)"
+        return "public_key is not base64url as `xcert keygen` writes it (A-Z a-z 0-9 - _, no padding)"
     if len(raw) != 32:
         hint = " (that looks like private key material!)" if len(raw) == 64 else ""
         return f"an Ed25519 public key is 32 bytes, this one is {len(raw)}{hint}"
@@ -84,12 +85,19 @@ def public_key_problem(value: str) -> str | None:
 
 
 def decode_b64url(value: str) -> bytes | None:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", value):
+    """The bytes of unpadded base64url text in its one canonical spelling, else None.
+
+    Strict so that each key has one spelling: no padding, no characters outside the
+    alphabet (the standard decoder silently drops them), and no non-zero unused bits
+    in the last character (``AB`` and ``AA`` would otherwise both decode to ``00``).
+    """
+    if not isinstance(value, str) or not _B64URL.fullmatch(value):
         return None
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):  # a length of 4n + 1 characters
         return None
+    return raw if encode_b64url(raw) == value else None
 
 
 def encode_b64url(raw: bytes) -> str:

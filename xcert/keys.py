@@ -17,8 +17,6 @@ overwritten and the secret never sits in a world-readable file, even briefly.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 import re
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
+from xcert.codes import decode_b64url, encode_b64url
 from xcert.token import kid_of
 
 HEADER = "xcert-ed25519-private-key v1"
@@ -65,17 +64,10 @@ def generate(org: str) -> PrivateKey:
     return PrivateKey(org=org, signing_key=SigningKey.generate())
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def from_b64url(text: str, length: int = 32) -> bytes:
-    """Decode unpadded base64url of exactly ``length`` bytes, accepting only the canonical spelling."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as e:
-        raise ValueError(f"expected base64url, got {text!r}") from e
-    if len(raw) != length or b64url(raw) != text:
+    """Decode unpadded base64url of exactly ``length`` bytes (codes.decode_b64url's rules)."""
+    raw = decode_b64url(text)
+    if raw is None or len(raw) != length:
         raise ValueError(f"expected unpadded base64url of {length} bytes, got {text!r}")
     return raw
 
@@ -84,7 +76,7 @@ def public_key_b64url(key: PrivateKey | VerifyKey | bytes) -> str:
     """The registry spelling of a public key: base64url, no padding, of the raw 32 bytes."""
     if isinstance(key, PrivateKey):
         key = key.public_key
-    return b64url(bytes(key))
+    return encode_b64url(bytes(key))
 
 
 def fingerprint(public_key: bytes) -> str:
@@ -106,8 +98,8 @@ def dumps(key: PrivateKey, comment: str = "") -> str:
     lines += [
         f"org: {key.org}",
         f"kid: {key.kid.hex()}",
-        f"public-key: {b64url(key.public_key)}",
-        f"seed: {b64url(bytes(key.signing_key))}",
+        f"public-key: {encode_b64url(key.public_key)}",
+        f"seed: {encode_b64url(bytes(key.signing_key))}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -156,7 +148,7 @@ def loads(text: str, source: str = "<key>") -> PrivateKey:
         raise KeyFileError(f"{source}:{number}: seed: expected unpadded base64url of 32 bytes") from None
     if "public-key" in fields:
         number, value = fields["public-key"]
-        if value != b64url(key.public_key):
+        if value != encode_b64url(key.public_key):
             raise KeyFileError(f"{source}:{number}: public-key does not match the seed")
     if "kid" in fields:
         number, value = fields["kid"]
