@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .problems import Loc
 from .token import kid_of
@@ -96,14 +96,24 @@ class Status:
     bound: str | None = None  # 'not-after' | 'not-before': `since` is a bound, not the exact day
 
 
+# When a state starts: a registry day, an instant, or an instant in microseconds (verify).
+When = TypeVar("When", dt.date, int)
+
+
+def in_force(history: Iterable[tuple[When, str]], at: When) -> str | None:
+    """The state in force at `at`: the last (since, state) entry, in date order, not after
+    it; None before the history starts. The one place this rule is written."""
+    current = None
+    for since, state in history:
+        if since > at:
+            break
+        current = state
+    return current
+
+
 def status_on(history: Iterable[Status], day: dt.date) -> str | None:
     """The state in force on `day`, or None before the history starts."""
-    current = None
-    for entry in history:
-        if entry.since > day:
-            break
-        current = entry.status
-    return current
+    return in_force(((entry.since, entry.status) for entry in history), day)
 
 
 @dataclass(frozen=True, slots=True)

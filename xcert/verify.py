@@ -30,7 +30,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from .issuance import PublishedRecord, RecordIndex, token_hash
-from .model import CST, LEVEL_NAMES, add_years
+from .model import CST, LEVEL_NAMES, add_years, in_force
 from .token import Claims, MalformedToken, decode, token_from_text, verify_signature
 from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
@@ -269,12 +269,7 @@ class _Timeline:
         }
 
     def check_at(self, instant_us: int) -> Check:
-        current = None  # the state in force, as model.status_on: the last entry not after the instant
-        for since, status in self.entries:
-            if since > instant_us:
-                break
-            current = status
-        return self.checks[current]
+        return self.checks[in_force(self.entries, instant_us)]
 
 
 class _Cert:
