@@ -9,7 +9,7 @@ import pytest
 from conftest import at, fixture_key
 
 from xcert.codes import encode_b64url
-from xcert.model import CST, add_years, last_valid_day
+from xcert.model import CST, add_years, last_valid_day, years_on
 from xcert.verify import EXPIRED, VALID, verify
 
 
@@ -53,6 +53,13 @@ def test_add_years_counts_on_the_china_calendar(
     issued: dt.datetime, years: int, expires: dt.datetime
 ) -> None:
     assert add_years(issued, years) == expires
+
+
+def test_years_on_moves_29_february_to_1_march() -> None:
+    # the one rule for validity years and for keygen's suggested sign_until
+    assert years_on(dt.date(2024, 2, 29), 2) == dt.date(2026, 3, 1)
+    assert years_on(dt.date(2024, 2, 29), 4) == dt.date(2028, 2, 29)
+    assert years_on(dt.date(2023, 2, 28), 1) == dt.date(2024, 2, 28)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from . import qr
 from .cli_registry import COMMANDS as REGISTRY_COMMANDS
 from .cli_registry import DEFAULT_REGISTRY, registry_option
 from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, parse_day, today
-from .model import LEVEL_NAMES
+from .model import LEVEL_NAMES, years_on
 from .token import MalformedToken, decode, to_digits, token_from_text
 from .trust import TrustList, TrustListError, trust_list_from_registry
 from .verify import CHECKS, TEST, verify
@@ -214,10 +214,7 @@ def keygen(org: str, out: str) -> None:
     except OSError as e:
         raise click.ClickException(f"{out}: cannot write: {e.strerror or e}") from None
     start = today()
-    try:
-        until = start.replace(year=start.year + 2)
-    except ValueError:  # 29 February
-        until = start.replace(year=start.year + 2, day=28)
+    until = years_on(start, 2)
     _note(f"wrote {out} (mode 0600): keep it secret and backed up; never commit it")
     click.echo(
         f"# Add to registry/organizations/{org}.yaml in a pull request (append the item to `keys:`).\n"

@@ -46,10 +46,15 @@ def add_years(instant: dt.datetime, years: int) -> dt.datetime:
     1 March in a year without it, so the last valid day is the end of February.
     """
     local = instant.astimezone(CST)
+    return dt.datetime.combine(years_on(local.date(), years), local.timetz())
+
+
+def years_on(day: dt.date, years: int) -> dt.date:
+    """`day` `years` years on; 29 February becomes 1 March in a year without it."""
     try:
-        return local.replace(year=local.year + years)
+        return day.replace(year=day.year + years)
     except ValueError:  # 29 February
-        return local.replace(year=local.year + years, month=3, day=1)
+        return day.replace(year=day.year + years, month=3, day=1)
 
 
 def last_valid_day(expires_at: dt.datetime) -> dt.date:
