@@ -171,11 +171,19 @@ def diff_cmd(base: str, head: str | None) -> None:
 
 @click.command("schema")
 @click.option("--check", "check_only", is_flag=True, help="Only report stale files (exit 1).")
-def schema_cmd(check_only: bool) -> None:
+@click.option(
+    "--out",
+    default="schema",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="The schema folder (relative to the current directory).",
+)
+def schema_cmd(check_only: bool, out: Path) -> None:
     """Write the JSON Schema files in schema/ from the model (for editors)."""
     from .schema_gen import main as schema_main
 
-    _exit(schema_main(check_only))
+    _exit(schema_main(check_only, out))
 
 
 # --- import -----------------------------------------------------------------------------

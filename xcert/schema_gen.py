@@ -1,10 +1,11 @@
 """Write the JSON Schema of every registry file kind into `schema/` (for editors).
 
-    python build.py schema            # (re)write schema/<kind>.schema.json
-    python build.py schema --check    # exit 1 if a committed file is stale
+    xcert schema [--out DIR]          # (re)write schema/<kind>.schema.json (also python build.py schema)
+    xcert schema --check              # exit 1 if a committed file is stale
 
 The files are generated from `xcert.schema.KINDS`, the one declaration that `check` also
-uses; never edit them by hand. A test fails when they are stale.
+uses; never edit them by hand. A test fails when they are stale. The folder is ./schema,
+relative to the current directory like the registry (run from the checkout).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .schema import KINDS, json_schema
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+SCHEMA_DIR = Path("schema")
 
 
 def rendered() -> dict[str, str]:
@@ -48,6 +49,9 @@ def write(out: Path = SCHEMA_DIR) -> list[str]:
 
 def main(check_only: bool = False, out: Path = SCHEMA_DIR) -> int:
     if check_only:
+        if not out.is_dir():
+            print(f"no {out}/ folder here: run from the checkout, or pass --out DIR")
+            return 1
         if names := stale(out):
             print(f"stale: {', '.join(names)}; run `python build.py schema`")
             return 1

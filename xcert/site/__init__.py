@@ -33,20 +33,17 @@ from .. import tufrepo
 from ..keys import KeyFileError, PrivateKey, read_private_key
 from ..load import load_registry
 from ..model import Registry
+from ..sources import SiteSources
 from ..trust import Stamp, build_trust_list, stamp_for
 from . import compress, lookup, opendata, pages, search, theme
 
-REPO = Path(__file__).resolve().parents[2]
-SRC = REPO / "site_src"
-# Published with the site when present (written alongside, not owned by the site build).
-TOKEN_SPEC = REPO / "docs" / "token-format.md"
-TRUST_SPEC = REPO / "docs" / "trust-list-format.md"
-RECORDS_SPEC = REPO / "docs" / "issuance-records.md"
-VECTORS = REPO / "tests" / "vectors"
-
 
 def build_site(
-    registry: Path, out: Path, urls: dict[str, str] | None = None, timestamp_key: Path | None = None
+    registry: Path,
+    out: Path,
+    urls: dict[str, str] | None = None,
+    timestamp_key: Path | None = None,
+    sources: SiteSources | None = None,
 ) -> int:
     """Check, build and swap in the site; return a process exit code.
 
@@ -57,6 +54,9 @@ def build_site(
     When the registry has a trust root, keys.json is published only with its TUF metadata,
     signed by the reviewers' threshold, with snapshot and timestamp signed by
     `timestamp_key`; otherwise nothing is published.
+
+    `sources` says where the MkDocs project, the published specs and vectors are (default:
+    the checkout's, xcert.sources).
     """
     started = time.perf_counter()
     result = load_registry(registry)
@@ -77,7 +77,7 @@ def build_site(
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
         online_key = _online_key(registry, timestamp_key)
-        n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry)
+        n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry, sources)
         if online_key is not None:
             published = tufrepo.publish(tmp / "site", registry, reg, online_key, previous=out)
             print(f"  trust list signed: {published}", file=sys.stderr)
@@ -128,33 +128,35 @@ def swap_in(new: Path, out: Path, graveyard: Path) -> None:
         raise
 
 
-def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir: Path | None = None) -> int:
+def write_site(
+    reg: Registry,
+    stamp: Stamp,
+    site: Path,
+    work: Path,
+    registry_dir: Path | None = None,
+    sources: SiteSources | None = None,
+) -> int:
     """Write the whole site into the empty directory `site`; return the page count.
 
     With `registry_dir`, the registry's change history from git is published too
     (/data/changes.json and /feed.xml, by xcert.history).
     """
+    src = sources or SiteSources.at()
     work.mkdir(parents=True)
     lap = _timer()
     view = pages.View(reg)
-    env = pages.environment(SRC / "templates")
-    vectors = pages.read_vectors(VECTORS) if VECTORS.is_dir() else ()
+    env = pages.environment(src.templates)
+    vectors = pages.read_vectors(src.vectors) if src.vectors.is_dir() else ()
     jobs = list(pages.page_jobs(view, vectors))
     job_paths = {j.path for j in jobs}
-    sources = {
-        "token-format/": TOKEN_SPEC,
-        "trust-list-format/": TRUST_SPEC,
-        "issuance-records/": RECORDS_SPEC,
-    }
+    specs = {path: spec for path, spec in src.specs.items() if spec.is_file()}  # published when present
     nav = [
-        theme.NavPage(path, title, section, sources.get(path))
+        theme.NavPage(path, title, section, specs.get(path))
         for path, title, section in pages.NAV
-        if path in job_paths
-        or (SRC / "docs" / path / "index.md").is_file()
-        or sources.get(path, REPO).is_file()
+        if path in job_paths or (src.project / "docs" / path / "index.md").is_file() or path in specs
     ]
     nav_frames, shells = theme.run_mkdocs(
-        SRC,
+        src.project,
         work,
         site,
         site_name=reg.settings.name.zh,
@@ -189,7 +191,7 @@ def write_site(reg: Registry, stamp: Stamp, site: Path, work: Path, registry_dir
             write_history(site, registry_dir, stamp=stamp, settings=reg.settings)
         if vectors:  # the files the vectors page lists, with their field reference
             (site / "vectors").mkdir(exist_ok=True)
-            for path in [*VECTORS.glob("*.json"), VECTORS / "README.md"]:
+            for path in [*src.vectors.glob("*.json"), src.vectors / "README.md"]:
                 if path.is_file():
                     shutil.copyfile(path, site / "vectors" / path.name)
 
