@@ -27,6 +27,7 @@ def test_published_example_code() -> None:
     # The example in GB 32100-2015 annex: 91350100M000100Y43.
     assert codes.uscc_problem("91350100M000100Y43") is None
     assert "expected '3'" in (codes.uscc_problem("91350100M000100Y42") or "")
+    assert codes.uscc_problem("91110000600037341L") is None  # another widely quoted code
 
 
 def test_public_keys() -> None:

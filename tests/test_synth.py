@@ -248,9 +248,3 @@ def test_dump_yaml_round_trips(value: str) -> None:
         "empty": [],
     }
     assert yaml.safe_load(synth.dump_yaml(doc)) == doc
-
-
-def test_uscc_check_char_matches_the_standard() -> None:
-    # Widely quoted valid USCCs, checked independently of the weights written above.
-    for code in ("91350100M000100Y43", "91110000600037341L"):
-        assert synth.uscc_check_char(code[:17]) == code[17]
