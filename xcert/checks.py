@@ -123,7 +123,7 @@ def _certificate(reg: Registry, cert: Certificate, out: Problems, _ref: Ref) -> 
         std = _ref(reg.standards, cert.standard, cert.src, "standard", "standard", out)
         if std is not None and std.certificate != cert.code:
             out.error(cert.src.at("standard"), f"standard: '{std.id}' is the standard of '{std.certificate}'")
-    if org is not None and org.sandbox and not _all_sandbox_name(cert):
+    if org is not None and org.sandbox and not _name_says_test(cert):
         out.error(cert.src.at("name"), "name: a sandbox organization's certificate must say TEST in its name")
     for lvl in cert.credits:
         if lvl not in cert.levels:
@@ -132,7 +132,8 @@ def _certificate(reg: Registry, cert: Certificate, out: Problems, _ref: Ref) -> 
         out.warning(cert.status[0].src.at("since"), "status[0].since: before the organization was approved")
 
 
-def _all_sandbox_name(cert: Certificate) -> bool:
+def _name_says_test(cert: Certificate) -> bool:
+    """The certificate's Chinese name says it is a test one (TEST or 测试)."""
     return "TEST" in cert.name.zh.upper() or "测试" in cert.name.zh
 
 
