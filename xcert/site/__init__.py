@@ -36,6 +36,7 @@ from ..model import Registry
 from ..sources import SiteSources
 from ..trust import Stamp, build_trust_list, stamp_for
 from . import compress, lookup, opendata, pages, search, theme
+from . import issuance as issuance_site
 
 
 def build_site(
@@ -77,7 +78,9 @@ def build_site(
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
         online_key = _online_key(registry, timestamp_key)
-        n_pages = write_site(reg, stamp_for(registry), tmp / "site", tmp / "work", registry, sources)
+        n_pages = write_site(
+            reg, stamp_for(registry), tmp / "site", tmp / "work", registry, sources, previous=out
+        )
         if online_key is not None:
             published = tufrepo.publish(tmp / "site", registry, reg, online_key, previous=out)
             print(f"  trust list signed: {published}", file=sys.stderr)
@@ -135,16 +138,20 @@ def write_site(
     work: Path,
     registry_dir: Path | None = None,
     sources: SiteSources | None = None,
+    previous: Path | None = None,
 ) -> int:
     """Write the whole site into the empty directory `site`; return the page count.
 
     With `registry_dir`, the registry's change history from git is published too
-    (/data/changes.json and /feed.xml, by xcert.history).
+    (/data/changes.json and /feed.xml, by xcert.history). `previous`: the published site
+    this one replaces, whose signed snapshot dates the issuance records.
     """
     src = sources or SiteSources.at()
     work.mkdir(parents=True)
     lap = _timer()
     view = pages.View(reg)
+    first_published = tufrepo.first_published(previous)
+    issuance_site.use_published(view, first_published)
     env = pages.environment(src.templates)
     vectors = pages.read_vectors(src.vectors) if src.vectors.is_dir() else ()
     jobs = list(pages.page_jobs(view, vectors))
@@ -185,6 +192,7 @@ def write_site(
 
     def write_data() -> None:
         opendata.write_open_data(reg, stamp, site, build_trust_list(reg))
+        issuance_site.write_files(reg, site, first_published)
         if registry_dir is not None:
             from ..history import write_history
 

@@ -22,6 +22,7 @@ from pypinyin import Style, lazy_pinyin
 from ..codes import PROVINCES
 from ..model import BOUND_NAMES, CST, LEVEL_NAMES, College, Organization, Registry, Text, status_on
 from . import charts, safemd
+from . import issuance as issuance_site
 
 STATUS_NAMES = {
     "approved": ("已批准", "approved"),
@@ -338,6 +339,8 @@ def render(env: jinja2.Environment, view: View, job: Job) -> Page:
         ctx["counts"] = view.counts()
     elif job.template == "home.html":
         ctx["counts"] = view.counts()
+    if job.template in ("organization.html", "statistics.html"):
+        ctx["records"] = issuance_site.for_view(view)  # xcert/site/issuance.py
     root = "../" * job.depth
     body = env.get_template(job.template).render(v=view, reg=view.reg, root=root, title=job.title, **ctx)
     return Page(job.path, job.title, body, job.nav, describe(view, job))
