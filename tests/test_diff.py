@@ -4,6 +4,7 @@ sides read from directories or git refs (real repositories in temporary director
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from xcert import diff as xdiff
+from xcert import keys
 from xcert.diff import diff_registries, render_markdown
 from xcert.load import load_registry
 
@@ -77,7 +79,12 @@ def test_key_events(pair: tuple[Path, Path]) -> None:
     assert (compromised.id, compromised.date.isoformat(), compromised.note) == (
         "care-org",
         "2024-03-01",
-        "active → compromised",
+        # the new active key keeps the organization signing: no "no active signing key"
+        "active → compromised; "
+        "no issuance record holds its tokens: every certificate it signed is now INVALID",
+    )
+    assert compromised.fingerprint == keys.fingerprint(
+        base64.urlsafe_b64decode("jh7fkmOOdWYdk6Cu7ZKEC1xAWhAVeQO8lNdGuxpLUTA=")
     )
     assert [(f.path, f.old, f.new) for f in compromised.fields] == [
         ("status", "active", "compromised"),
@@ -162,8 +169,8 @@ def test_certificate_withdrawn_and_changed_fields(pair: tuple[Path, Path]) -> No
     md = render_markdown(d)
     assert "### ⚠️ Security-sensitive changes · 安全敏感变更 (1)" in md and "### Changed · 修改 (1)" in md
     assert (
-        "- **Certificate withdrawn**: certificate `old-care` 老年照护 on 2024-12-31 "
-        "(active → withdrawn (since 2024-12-31, 退出目录))" in md
+        "- **Certificate withdrawn**: certificate `old-care` 老年照护 "  # the date said once
+        "(active → withdrawn (since 2024-12-31, 退出目录))\n" in md
     )
     assert "  - `credits.2`: `6` → `5`" in md
 
@@ -299,7 +306,10 @@ def test_security_heading_comes_first_and_most_damaging_first(pair: tuple[Path, 
     assert headings == ["### ⚠️ Security-sensitive changes · 安全敏感变更 (2)", "### Changed · 修改 (1)"]
     items = [line for line in lines if line.startswith("- ")]
     assert items[0].startswith("- **KEY COMPROMISED**: organization `care-org`")
-    assert items[0].endswith("— every certificate it ever signed is now INVALID")
+    assert items[0].endswith(
+        "care-org now has no active signing key; "
+        "no issuance record holds its tokens\\: every certificate it signed is now INVALID)"
+    )
     assert items[1].startswith(
         "- **Certificate revoked**: organization `care-org` 测试养老培训评价组织, serial `Y2024000002`"
     )
@@ -519,3 +529,97 @@ def test_load_errors_cannot_close_their_code_block() -> None:
     side = xdiff.Side("HEAD", xdiff.LoadResult(None, (Problem(Loc("r.yaml", 1, 1), "bad\n```\n<details>"),)))
     html = MarkdownIt("commonmark").render(xdiff._failure(side, "head"))
     assert "<details>" not in html and "&lt;details&gt;" in html
+
+
+def _compromise(new: Path) -> None:
+    """care-org's only active key turns compromised, and nothing replaces it."""
+    edit(
+        new,
+        "organizations/care-org.yaml",
+        "    status: active\n",
+        "    status: compromised\n    compromised_on: 2024-03-01\n",
+    )
+
+
+def test_compromise_says_recorded_certificates_stay_valid(pair: tuple[Path, Path]) -> None:
+    """The base registry's issuance records of the key are published already: their tokens
+    stay VALID; the count is theirs, and the sentence says so. Another key's record or
+    another organization's does not count."""
+    from xcert.issuance import Record, RecordFile
+
+    old, new = pair
+    _compromise(new)
+    a, b = load_registry(old).registry, load_registry(new).registry
+    assert a is not None and b is not None
+    key = b.organizations["care-org"].keys[1]
+
+    def record(org: str, kid: bytes, count: int) -> RecordFile:
+        rec = Record(org, f"b{count}", kid, count, 0, 1, bytes(32), "x.leaves", bytes(32))
+        return RecordFile(rec, None, Path("x.leaves"))
+
+    records = (
+        record("care-org", key.kid, 3),
+        record("care-org", key.kid, 4),
+        record("care-org", b"x" * 8, 50),
+    )
+    records += (record("logi-org", key.kid, 60),)
+    d = diff_registries(dataclasses.replace(a, records=records), b)
+    (change,) = d.changes
+    assert change.note == (
+        "active → compromised; care-org now has no active signing key; 7 recorded certificates stay valid "
+        "(the tokens of this key's issuance records already published; those records must have been "
+        "published before 2024-03-01), every other certificate it signed is now INVALID"
+    )
+    one = diff_registries(dataclasses.replace(a, records=(record("care-org", key.kid, 1),)), b)
+    assert "; 1 recorded certificate stays valid (" in one.changes[0].note
+    # records new in this change are not published before the compromise
+    assert (
+        "every certificate it signed is now INVALID"
+        in diff_registries(a, dataclasses.replace(b, records=records)).changes[0].note
+    )
+
+
+def test_markdown_shows_example_sources_and_fingerprint(pair: tuple[Path, Path]) -> None:
+    old, new = pair
+    (new / "colleges" / "11.yaml").write_text(
+        '# yaml-language-server: $schema=../../schema/colleges.schema.json\nprovince: "11"\ncolleges:\n'
+        "  - id: beijing-example\n    name: {zh: 示例北京学院}\n    kind: 中职\n    example: true\n"
+        "    pilots:\n      - {certificate: logistics, levels: [1], since: 2024-09-01}\n"
+        "  - id: beijing-real\n    name: {zh: 北京真实学院}\n    kind: 中职\n"
+        "    sources: [https://jyt.example.gov.cn/notice.html]\n",
+        encoding="utf-8",
+    )
+    edit(
+        new,
+        "organizations/care-org.yaml",
+        "    not_before: 2022-06-01\n    status: active\n",
+        "    not_before: 2022-06-01\n    status: active\n"
+        f"  - public_key: {NEW_KEY}\n    not_before: 2024-01-01\n    status: active\n",
+    )
+    md = render_markdown(changes(old, new))
+    example = md.split("college `beijing-example`", 1)[1].split("\n- ", 1)[0]
+    assert "  - **`example: true`**: an illustrative entry, never counted as real data" in example
+    assert "  - sources: *(none)*" in example
+    real = md.split("college `beijing-real`", 1)[1].split("\n- ", 1)[0]
+    assert "example: true" not in real
+    assert "  - sources: `https://jyt.example.gov.cn/notice.html`" in real
+    fingerprint = keys.fingerprint(base64.urlsafe_b64decode(NEW_KEY + "="))
+    assert len(fingerprint) == 79  # the full SHA-256: 16 groups of 4
+    assert f"  - fingerprint `{fingerprint}`: confirm it with the organization" in md
+    assert "#### 北京市 Beijing (11): 2 colleges added, 1 pilot added" in md
+
+
+@pytest.mark.parametrize(
+    ("n", "kind", "said"),
+    [
+        (1, "college-added", "1 college added"),
+        (3, "college-added", "3 colleges added"),
+        (2, "organization-history-rewritten", "2 organization histories rewritten"),
+        (2, "key-compromised", "2 keys compromised"),
+        (2, "organization-status", "2 organization status changes"),
+        (2, "settings-security", "2 registry URL changes"),
+        (2, "trust-list-changed", "2 trust lists changed"),
+    ],
+)
+def test_tally_plurals(n: int, kind: str, said: str) -> None:
+    assert xdiff._tally([xdiff.Change(kind, "college", str(i)) for i in range(n)]) == said

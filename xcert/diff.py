@@ -32,6 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import codes
+from .issuance import RecordFile
 from .load import LoadResult, load_registry
 from .model import College, Key, Organization, Registry, Settings, Status, Text
 from .problems import Loc, Problem
@@ -80,6 +81,13 @@ class Change:
     note: str = ""  # reason, levels, state transition ...
     fields: tuple[FieldChange, ...] = ()
     trust: bool = False  # the entity's part of the signed trust list changes with it
+    # What a reviewer must check on new or changed data: is it an illustrative entry, and
+    # which public sources back it (of the entity, or for a pilot or site of its college).
+    example: bool = False
+    sources: tuple[str, ...] = ()
+    # A key's full fingerprint, as keygen printed it and the organization page shows it:
+    # what the reviewer confirms with the organization.
+    fingerprint: str = ""
 
     @property
     def security(self) -> bool:
@@ -93,11 +101,16 @@ class Change:
         return "serial" if self.kind.startswith("revocation") else "certificate"
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in dataclasses.asdict(self).items() if v not in ("", None, ()) and k != "trust"}
+        out = {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if v not in ("", None, (), False) and k != "trust"
+        }
         if self.date:
             out["date"] = self.date.isoformat()
-        if self.fields:
-            out["fields"] = list(out["fields"])
+        for name in ("fields", "sources"):
+            if name in out:
+                out[name] = list(out[name])
         return {**out, "security": self.security}
 
 
@@ -132,7 +145,7 @@ def diff_registries(old: Registry, new: Registry) -> Diff:
     out: list[Change] = []
     if old is not EMPTY:  # a registry's first settings are no news
         out += _settings(old.settings, new.settings)
-    out += _organizations(old.organizations, new.organizations)
+    out += _organizations(old.organizations, new.organizations, old.records)
     out += _revocations(old, new)
     out += _entities("certificate", old.certificates, new.certificates)
     out += _entities("standard", old.standards, new.standards)
@@ -206,7 +219,9 @@ def _settings(old: Settings, new: Settings) -> Iterator[Change]:
         yield Change("settings-changed", "settings", "registry.yaml", fields=rest)
 
 
-def _organizations(old: Mapping[str, Organization], new: Mapping[str, Organization]) -> Iterator[Change]:
+def _organizations(
+    old: Mapping[str, Organization], new: Mapping[str, Organization], records: tuple[RecordFile, ...] = ()
+) -> Iterator[Change]:
     for oid in sorted(old.keys() | new.keys()):
         a, b = old.get(oid), new.get(oid)
         if b is None:
@@ -216,18 +231,27 @@ def _organizations(old: Mapping[str, Organization], new: Mapping[str, Organizati
         if a is None:
             first = b.status[0]
             yield Change(
-                "organization-added", "organization", oid, b.name.zh, date=first.since, note=_state(first)
+                "organization-added",
+                "organization",
+                oid,
+                b.name.zh,
+                date=first.since,
+                note=_state(first),
+                **_evidence(b),
             )
             yield from (_new_key(b, k) for k in b.keys)
             continue
         yield from _history("organization", oid, a.status, b)
         if changed := _field_changes(a, b):
-            yield Change("organization-changed", "organization", oid, b.name.zh, fields=changed)
-        yield from _keys(a, b)
+            yield Change(
+                "organization-changed", "organization", oid, b.name.zh, fields=changed, **_evidence(b)
+            )
+        yield from _keys(a, b, records)
 
 
-def _keys(a: Organization, b: Organization) -> Iterator[Change]:
-    """Keys are matched by public key: one event per key that appeared, left or changed."""
+def _keys(a: Organization, b: Organization, records: tuple[RecordFile, ...] = ()) -> Iterator[Change]:
+    """Keys are matched by public key: one event per key that appeared, left or changed.
+    `records` are the base registry's issuance records (published before this change)."""
     old = {k.public_key: k for k in a.keys}
     new = {k.public_key: k for k in b.keys}
     for pk, k in old.items():
@@ -241,9 +265,34 @@ def _keys(a: Organization, b: Organization) -> Iterator[Change]:
             kind = {"retired": "key-retired", "compromised": "key-compromised"}.get(
                 k.status, "key-reactivated"
             )
-            yield _key_change(kind, b, k, f"{before.status} → {k.status}", _field_changes(before, k))
+            note = f"{before.status} → {k.status}"
+            if kind == "key-compromised":
+                note += "; " + _compromise_consequences(b, k, records)
+            yield _key_change(kind, b, k, note, _field_changes(before, k))
         elif before != k:
             yield _key_change("key-changed", b, k, fields=_field_changes(before, k))
+
+
+def _compromise_consequences(org: Organization, key: Key, records: tuple[RecordFile, ...]) -> str:
+    """What a compromise means: for the organization, whether it can still sign; for the
+    certificates the key signed, which stay valid. A token stays VALID only if an issuance
+    record published before `compromised_on` holds it (xcert.verify): the base registry's
+    records for the key are published already, records new in this change are not."""
+    out = []
+    if not any(k.status == "active" for k in org.keys):
+        out.append(f"{org.id} now has no active signing key")
+    recorded = sum(
+        rf.record.count for rf in records if rf.record.organization == org.id and rf.record.kid == key.kid
+    )
+    if recorded:
+        out.append(
+            f"{_counted(recorded, 'recorded certificate')} stay{'s' if recorded == 1 else ''} valid "
+            f"(the tokens of this key's issuance records already published; those records must have "
+            f"been published before {key.compromised_on}), every other certificate it signed is now INVALID"
+        )
+    else:
+        out.append("no issuance record holds its tokens: every certificate it signed is now INVALID")
+    return "; ".join(out)
 
 
 def _new_key(org: Organization, key: Key) -> Change:
@@ -258,7 +307,15 @@ def _key_change(kind: str, org: Organization, key: Key, note: str = "", fields: 
     date = {"key-retired": key.retired_on, "key-compromised": key.compromised_on}.get(kind) or key.not_before
     window = f"signs {key.not_before} … {key.sign_until or 'open-ended'}"
     return Change(
-        kind, "organization", org.id, org.name.zh, key.kid.hex(), date, note=note or window, fields=fields
+        kind,
+        "organization",
+        org.id,
+        org.name.zh,
+        key.kid.hex(),
+        date,
+        note=note or window,
+        fields=fields,
+        fingerprint=key.fingerprint,
     )
 
 
@@ -291,7 +348,9 @@ def _entities(entity: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> It
             yield Change(f"{entity}-removed", entity, ident, name)
             continue
         if a is None:
-            yield Change(f"{entity}-added", entity, ident, name, date=_start(b), note=_added_note(b))
+            yield Change(
+                f"{entity}-added", entity, ident, name, date=_start(b), note=_added_note(b), **_evidence(b)
+            )
             continue
         if entity == "certificate":
             yield from _history(entity, ident, a.status, b)
@@ -299,7 +358,7 @@ def _entities(entity: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> It
         if getattr(a, "body", None) != getattr(b, "body", None):
             changed += (FieldChange("body", f"{len(a.body)} characters", f"{len(b.body)} characters"),)
         if changed:
-            yield Change(f"{entity}-changed", entity, ident, name, fields=changed)
+            yield Change(f"{entity}-changed", entity, ident, name, fields=changed, **_evidence(b))
 
 
 def _history(entity: str, ident: str, old: tuple[Status, ...], b: Any) -> Iterator[Change]:
@@ -321,7 +380,7 @@ def _colleges(old: Mapping[str, College], new: Mapping[str, College]) -> Iterato
         a, b = old.get(cid), new.get(cid)
         c = b if b is not None else a
         assert c is not None
-        base = Change("", "college", cid, c.name.zh, province=c.province)
+        base = Change("", "college", cid, c.name.zh, province=c.province, **_evidence(c))
         if b is None:
             yield dataclasses.replace(base, kind="college-removed")
             continue
@@ -352,6 +411,11 @@ def _records(what: str, old: tuple[Any, ...], new: tuple[Any, ...], base: Change
         elif changed := _field_changes(before, after):
             kind = f"{what}-ended" if _ended(after) and not _ended(before) else f"{what}-changed"
             yield dataclasses.replace(change, kind=kind, date=after.ended or after.since, fields=changed)
+
+
+def _evidence(obj: Any) -> dict[str, Any]:
+    """An entity's `example` flag and `sources`, for the Change that shows it."""
+    return {"example": bool(getattr(obj, "example", False)), "sources": tuple(getattr(obj, "sources", ()))}
 
 
 def _ended(rec: Any) -> bool:
@@ -462,7 +526,6 @@ LABELS = {
 WHY = {
     "key-added": "certificates signed with it will verify",
     "key-retired": "what it signed before that day stays valid",
-    "key-compromised": "every certificate it ever signed is now INVALID",
     "key-reactivated": "a retired or compromised key must never sign again",
     "key-removed": "keys are never deleted: mark them retired or compromised instead",
     "revocation-removed": "the certificate becomes valid again",
@@ -521,8 +584,32 @@ def render_markdown(diff: Diff, title: str = "Registry changes") -> str:
 
 
 def _tally(changes: tuple[Change, ...] | list[Change]) -> str:
-    counts = Counter(c.kind.replace("-", " ") for c in changes)
-    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    """ "3 colleges added, 1 key compromised": each kind counted, its noun in the right number."""
+    counts = Counter(c.kind for c in changes)
+    return ", ".join(_counted(n, PHRASES.get(kind, kind.replace("-", " "))) for kind, n in counts.items())
+
+
+# Kinds whose words do not read as "<noun> <event>" (the noun is the word before the event).
+PHRASES = {
+    "organization-status": "organization status change",
+    "settings-security": "registry URL change",
+    "settings-changed": "settings change",
+}
+_NO_PLURAL = ("settings", "status")
+
+
+def _counted(n: int, phrase: str) -> str:
+    """ "1 college added", "3 colleges added", "2 organization histories rewritten",
+    "2 recorded certificates": the last word that is a noun takes the plural."""
+    words = phrase.split(" ")
+    if n != 1:
+        last = words[-1]
+        at = len(words) - 1 if last in ("change", "certificate", "key") or len(words) == 1 else len(words) - 2
+        word = words[at]
+        if word not in _NO_PLURAL:
+            consonant_y = word.endswith("y") and word[-2:-1] not in "aeiou"
+            words[at] = word[:-1] + "ies" if consonant_y else word + "s"
+    return f"{n} {' '.join(words)}"
 
 
 def _item(c: Change) -> list[str]:
@@ -531,13 +618,34 @@ def _item(c: Change) -> list[str]:
     if c.ref:
         who += f", {c.ref_name} {_code(c.ref)}"
     parts = [f"- **{label}**: {who}"]
-    if c.date and not c.kind.endswith("-changed"):
+    if c.date and not c.kind.endswith("-changed") and str(c.date) not in c.note:  # say a date once
         parts.append(f"on {c.date}")
     if c.note:
         parts.append(f"({_esc(c.note)})")
     if why := WHY.get(c.kind):
         parts.append(f"— {why}")
-    return [" ".join(parts), *(f"  - `{f.path}`: {_value(f.old)} → {_value(f.new)}" for f in c.fields)]
+    return [
+        " ".join(parts),
+        *_evidence_lines(c),
+        *(f"  - `{f.path}`: {_value(f.old)} → {_value(f.new)}" for f in c.fields),
+    ]
+
+
+def _evidence_lines(c: Change) -> list[str]:
+    """A key's fingerprint; `example: true` and the sources of new or changed data: what a
+    reviewer must check."""
+    if c.fingerprint:
+        return [f"  - fingerprint {_code(c.fingerprint)}: confirm it with the organization"]
+    if not c.kind.endswith(("-added", "-changed")):
+        return []
+    lines = []
+    if c.example:
+        lines.append("  - **`example: true`**: an illustrative entry, never counted as real data")
+    if c.sources:
+        lines.append("  - sources: " + ", ".join(_value(s) for s in c.sources))
+    else:
+        lines.append("  - sources: *(none)*")
+    return lines
 
 
 def _value(v: str | None) -> str:

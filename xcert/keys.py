@@ -80,7 +80,9 @@ def public_key_b64url(key: PrivateKey | VerifyKey | bytes) -> str:
 
 
 def fingerprint(public_key: bytes) -> str:
-    """SHA-256 of the raw public key as hex in groups of four, for reading aloud."""
+    """The one way a key's fingerprint is shown to people (keygen, key-info, the organization
+    page, the registry diff): the full SHA-256 of the raw public key as hex in groups of four,
+    for reading aloud. The open data carries the same hash as plain hex (model.Key.sha256)."""
     digest = hashlib.sha256(bytes(public_key)).hexdigest()
     return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 

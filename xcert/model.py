@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from .keys import fingerprint
 from .problems import Loc
 from .token import kid_of
 from .yamlsrc import loc_at, pack
@@ -61,6 +62,26 @@ def last_valid_day(expires_at: dt.datetime) -> dt.date:
     """The last calendar day (China time) with some valid moment: what "有效期至 Valid until"
     shows. A certificate expiring at 2024-03-01 00:00 China time is valid until 2024-02-29."""
     return (expires_at - dt.timedelta(microseconds=1)).astimezone(CST).date()
+
+
+def utc_z(instant: dt.datetime) -> str:
+    """An instant as machines read it: ISO 8601 in UTC with `Z` (the JSON API's and the
+    trust list's fields). People read `china_time` instead."""
+    if instant.tzinfo is not dt.UTC:  # the verifier's own instants are UTC already
+        instant = instant.astimezone(dt.UTC)
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+def china_time(instant: dt.datetime | int) -> str:
+    """An instant (or Unix seconds) as people read it, in China time: the bare date when it
+    is the start of a day (registry dates become such instants: `compromised_on: 2026-11-20`
+    reads 2026-11-20, never 2026-11-19T16:00:00Z), else the time with its +08:00 offset."""
+    if isinstance(instant, int):
+        instant = dt.datetime.fromtimestamp(instant, CST)
+    local = instant.astimezone(CST).replace(microsecond=0)
+    if local.time() == dt.time():
+        return local.date().isoformat()
+    return local.isoformat(sep=" ")
 
 
 class Src(NamedTuple):
@@ -138,6 +159,12 @@ class Key:
 
     @property
     def fingerprint(self) -> str:
+        """The one displayed form (keygen, key-info, the organization page, the diff)."""
+        return fingerprint(self.public_key)
+
+    @property
+    def sha256(self) -> str:
+        """The full SHA-256 as plain hex: the open data's `fingerprint` field (machine form)."""
         return hashlib.sha256(self.public_key).hexdigest()
 
 

@@ -117,7 +117,8 @@ PROVINCE = {"type": "string", "pattern": "^[0-9]{2}$"}
 
 KEY_FIELDS = [
     Field("kid", {"type": "string", "pattern": "^[0-9a-f]{16}$"}, lambda k: k.kid.hex()),
-    _field("fingerprint", {"type": "string", "pattern": "^[0-9a-f]{64}$"}),
+    # the full SHA-256 as plain hex (machine form); pages show model.Key.fingerprint
+    Field("fingerprint", {"type": "string", "pattern": "^[0-9a-f]{64}$"}, lambda k: k.sha256),
     Field(
         "public_key",
         {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
