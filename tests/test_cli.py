@@ -187,8 +187,8 @@ def test_issue_batch_reports_bad_rows_with_line_numbers(tmp_path: Path, care_key
     result = run("issue-batch", "--key", care_key, "--csv", str(src), "--out", str(tmp_path / "out"),
                  "--registry", FIXTURE, "--workers", "1", "-q")  # fmt: skip
     assert result.exit_code == 1
-    assert f"{src}:3: level: expected 1, 2 or 3" in result.stderr
-    assert f"{src}:4: duplicate serial 'S1' (first on line 2)" in result.stderr
+    assert f"{src}:3: error: level: expected 1, 2 or 3" in result.stderr
+    assert f"{src}:4: error: duplicate serial 'S1' (first on line 2)" in result.stderr
     assert "2 bad lines; nothing was issued" in result.stderr
     assert not (tmp_path / "out").exists()
 

@@ -171,7 +171,7 @@ def test_batch_reports_every_bad_row_and_issues_nothing(tmp_path, make_trust) ->
     src = write_csv(tmp_path / "in.csv", rows)
     with pytest.raises(BatchError) as e:
         issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=2, now=NOW)
-    found = [(p.line, p.message.split(":")[0]) for p in e.value.problems]
+    found = [(p.loc.line, p.message.split(":")[0]) for p in e.value.problems]
     assert found == [
         (5, "level"),
         (6, "ID number"),
@@ -198,7 +198,7 @@ def test_batch_header_problems(tmp_path, make_trust, header, message) -> None:  
     src = write_csv(tmp_path / "in.csv", [], header=header)
     with pytest.raises(BatchError) as e:
         issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=1, now=NOW)
-    assert [(p.line, p.message) for p in e.value.problems] == [(1, message)]
+    assert [(p.loc.line, p.message) for p in e.value.problems] == [(1, message)]
 
 
 def test_batch_refuses_a_non_empty_out_dir_but_fills_an_empty_one(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
@@ -218,3 +218,13 @@ def test_batch_not_utf8(tmp_path, make_trust) -> None:  # type: ignore[no-untype
     with pytest.raises(BatchError) as e:
         issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=1, now=NOW)
     assert "not UTF-8" in e.value.problems[0].message
+
+
+def test_a_csv_problem_names_its_line_and_no_column() -> None:
+    # batch problems are the registry's Problem with column 0: the whole CSV row
+    from xcert.problems import Loc, Problem
+
+    problem = Problem(Loc("in.csv", 3, 0), "level: bad")
+    assert problem.format() == "in.csv:3: error: level: bad"
+    assert problem.format("github") == "::error file=in.csv,line=3::level: bad"
+    assert Problem(Loc("a.yaml", 3, 5), "x").format() == "a.yaml:3:5: error: x"

@@ -479,7 +479,7 @@ def issue_batch_cmd(
         )
     except BatchError as e:
         for problem in e.problems:
-            click.echo(problem.format(csv_file), err=True)
+            click.echo(problem.format(), err=True)
         raise click.ClickException(str(e)) from None
     except IssueError as e:
         raise click.ClickException("; ".join(e.problems)) from None

@@ -32,6 +32,7 @@ from nacl.signing import SigningKey
 from . import lookalike, qr
 from .keys import PrivateKey
 from .model import LEVEL_NAMES
+from .problems import Loc, Problem
 from .token import Claims, decode, id_tail, sign, url_for
 from .trust import TrustList
 from .verify import TEST, VALID, Result, verify
@@ -216,13 +217,9 @@ def issue(req: Request, key: PrivateKey, trust: TrustList, now: dt.datetime | No
 # --- batches ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int  # 1-based line of the CSV file (the header is line 1)
-    message: str
-
-    def format(self, source: str) -> str:
-        return f"{source}:{self.line}: {self.message}"
+def _line(source: str, line: int, message: str) -> Problem:
+    """A problem with a whole CSV line (the header is line 1): no column."""
+    return Problem(Loc(source, line, 0), message)
 
 
 class BatchError(ValueError):
@@ -230,8 +227,8 @@ class BatchError(ValueError):
 
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:
         self.source = source
-        self.problems = sorted(problems, key=lambda p: p.line)
-        n = len({p.line for p in self.problems})
+        self.problems = sorted(problems)
+        n = len({p.loc.line for p in self.problems})
         super().__init__(f"{source}: {n} bad line{'s' if n != 1 else ''}; nothing was issued")
 
 
@@ -253,12 +250,13 @@ def file_stem(serial: str) -> str:
 
 def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
     """Rows with their line numbers, and every structural problem (columns, encoding)."""
+    source = str(path)
     try:
         if path.stat().st_size > MAX_CSV_BYTES:
-            return [], [Problem(1, f"file is larger than {MAX_CSV_BYTES // 2**20} MiB")]
+            return [], [_line(source, 1, f"file is larger than {MAX_CSV_BYTES // 2**20} MiB")]
         text = path.read_bytes().decode("utf-8-sig")  # Excel writes a BOM
     except UnicodeDecodeError as e:
-        return [], [Problem(1, f"not UTF-8 text (byte {e.start}); save the sheet as CSV UTF-8")]
+        return [], [_line(source, 1, f"not UTF-8 text (byte {e.start}); save the sheet as CSV UTF-8")]
     except OSError as e:
         raise IssueError([f"{path}: cannot read: {e.strerror or e}"]) from None
     reader = csv.reader(text.splitlines(keepends=True), strict=True)
@@ -266,23 +264,25 @@ def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
     try:
         header = [h.strip() for h in next(reader, [])]
     except csv.Error as e:
-        return [], [Problem(1, f"CSV: {e}")]
+        return [], [_line(source, 1, f"CSV: {e}")]
     if not any(header):
-        return [], [Problem(1, "empty file: expected a header line " + ",".join(REQUIRED_COLUMNS))]
+        return [], [_line(source, 1, "empty file: expected a header line " + ",".join(REQUIRED_COLUMNS))]
     known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     extra = [c for c in header if c not in known]
     dupes = sorted({c for c in header if header.count(c) > 1})
     if missing:
-        problems.append(Problem(1, f"missing column{'s' * (len(missing) > 1)}: {', '.join(missing)}"))
+        problems.append(_line(source, 1, f"missing column{'s' * (len(missing) > 1)}: {', '.join(missing)}"))
     if extra:
         problems.append(
-            Problem(
-                1, f"unknown column{'s' * (len(extra) > 1)}: {', '.join(extra)} (expected {', '.join(known)})"
+            _line(
+                source,
+                1,
+                f"unknown column{'s' * (len(extra) > 1)}: {', '.join(extra)} (expected {', '.join(known)})",
             )
         )
     if dupes:
-        problems.append(Problem(1, f"duplicate column: {', '.join(dupes)}"))
+        problems.append(_line(source, 1, f"duplicate column: {', '.join(dupes)}"))
     if problems:
         return [], problems
     rows: list[tuple[int, Request]] = []
@@ -293,7 +293,7 @@ def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
                 line = reader.line_num + 1
                 continue  # blank line
             if len(record) != len(header):
-                problems.append(Problem(line, f"expected {len(header)} fields, got {len(record)}"))
+                problems.append(_line(source, line, f"expected {len(header)} fields, got {len(record)}"))
             else:
                 cells = dict(zip(header, record, strict=True))
                 rows.append(
@@ -307,9 +307,9 @@ def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
                 )
             line = reader.line_num + 1
     except csv.Error as e:
-        problems.append(Problem(reader.line_num, f"CSV: {e}"))
+        problems.append(_line(source, reader.line_num, f"CSV: {e}"))
     if not rows and not problems:
-        problems.append(Problem(1, "no rows after the header"))
+        problems.append(_line(source, 1, "no rows after the header"))
     return rows, problems
 
 
@@ -350,7 +350,7 @@ def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterator[list[object]
         yield list(items[i : i + size])
 
 
-def _duplicates(rows: Iterable[tuple[int, Request]]) -> list[Problem]:
+def _duplicates(source: str, rows: Iterable[tuple[int, Request]]) -> list[Problem]:
     first: dict[str, tuple[int, str]] = {}
     problems = []
     for line, req in rows:
@@ -359,7 +359,9 @@ def _duplicates(rows: Iterable[tuple[int, Request]]) -> list[Problem]:
         if folded in first:
             seen_line, seen = first[folded]
             what = "duplicate serial" if seen == serial else f"serial differs only in case from {seen!r}"
-            problems.append(Problem(line, redact(f"{what} {serial!r} (first on line {seen_line})", req)))
+            problems.append(
+                _line(source, line, redact(f"{what} {serial!r} (first on line {seen_line})", req))
+            )
         else:
             first[folded] = (line, serial)
     return problems
@@ -387,7 +389,7 @@ def issue_batch(
     if ecc not in qr.EC_LEVELS:
         raise IssueError([f"ecc: expected one of {', '.join(qr.EC_LEVELS)}, got {ecc!r}"])
     rows, problems = read_csv(Path(csv_path))
-    problems += _duplicates(rows)
+    problems += _duplicates(source, rows)
     now = now or dt.datetime.now(dt.UTC)
     day = date or now.astimezone(CST).date()
     workers = max(1, workers or os.cpu_count() or 1)
@@ -402,7 +404,7 @@ def issue_batch(
             update = progress("checking", len(rows)) if progress else nothing
             for chunk in run(_check_chunk, _chunks(rows)):
                 for line, token, reasons in chunk:
-                    problems += [Problem(line, r) for r in reasons]
+                    problems += [_line(source, line, r) for r in reasons]
                     if token is not None:
                         tokens[line] = token
                 update(len(chunk))

@@ -10,14 +10,15 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True, order=True)
 class Loc:
-    """A place in a registry file; line and column count from 1."""
+    """A place in a file; line and column count from 1, and column 0 means the whole line
+    (a CSV row has no meaningful column)."""
 
     path: str
     line: int = 1
     col: int = 1
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        return f"{self.path}:{self.line}" + (f":{self.col}" if self.col else "")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -28,7 +29,8 @@ class Problem:
 
     def format(self, style: Literal["text", "github"] = "text") -> str:
         if style == "github":
-            where = f"file={_gh_property(self.loc.path)},line={self.loc.line},col={self.loc.col}"
+            where = f"file={_gh_property(self.loc.path)},line={self.loc.line}"
+            where += f",col={self.loc.col}" if self.loc.col else ""
             return f"::{self.severity} {where}::{_gh_data(self.message)}"
         return f"{self.loc}: {self.severity}: {self.message}"
 
