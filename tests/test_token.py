@@ -160,8 +160,11 @@ def test_bit_flips_never_escape(pos, xor):
 SIG0 = bytes(64)
 BAD_TOKENS: dict[str, tuple[bytes, str]] = {
     "empty": (b"", "truncated"),
-    "wrong tag": (cbor2.dumps(cbor2.CBORTag(98, [b"", {}, b"", SIG0])), "unexpected CBOR tag 98"),
-    "untagged": (cbor2.dumps([b"", {}, b"", SIG0]), "expected CBOR tag 18"),
+    "wrong tag": (
+        cbor2.dumps(cbor2.CBORTag(98, [b"", {}, b"", SIG0])),
+        "expected CBOR tag 18 (COSE_Sign1), got tag 98",
+    ),
+    "untagged": (cbor2.dumps([b"", {}, b"", SIG0]), "expected CBOR tag 18 (COSE_Sign1), got list"),
     "truncated": (TOKEN[:-1], "truncated"),
     "trailing bytes": (TOKEN + b"\x00", "1 trailing bytes"),
     "three items": (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, b""])), "array of 4"),
@@ -188,13 +191,21 @@ BAD_TOKENS: dict[str, tuple[bytes, str]] = {
     "short signature": (cose(GOOD_HDR, {}, {6: IAT, -65537: GOOD_BODY}, b"x"), "64 bytes"),
     "detached payload": (
         cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps(GOOD_HDR), {}, None, SIG0])),
-        "simple value",
+        "payload must be byte strings",
     ),
-    "float": (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, 1.5, SIG0])), "simple value or float"),
-    "indefinite array": (bytes([0xD2, 0x9F, 0xFF]), "indefinite-length"),
-    "deep nesting": (bytes([0xD2]) + bytes([0x81]) * 400 + b"\x00", "nested deeper"),
-    "huge array claim": (bytes([0xD2, 0x9B]) + b"\xff" * 8, "truncated CBOR container"),
-    "huge string": (bytes([0xD2, 0x5B]) + b"\xff" * 8, "truncated CBOR string"),
+    "float": (cbor2.dumps(cbor2.CBORTag(18, [b"", {}, 1.5, SIG0])), "not deterministic CBOR"),
+    "shortest float": (
+        cbor2.dumps(cbor2.CBORTag(18, [b"", {}, 1.5, SIG0]), canonical=True),
+        "payload must be byte strings",
+    ),
+    "indefinite array": (
+        bytes([0xD2, 0x9F, 0xFF]),
+        "not deterministic CBOR (differs from its deterministic encoding at byte 1)",
+    ),
+    "deep nesting": (bytes([0xD2]) + bytes([0x81]) * 400 + b"\x00", "nesting depth"),
+    "nesting cbor2 allows": (bytes([0xD2]) + bytes([0x81]) * 300 + b"\x00", "array of 4"),
+    "huge array claim": (bytes([0xD2, 0x9B]) + b"\xff" * 8, "excessive array size"),
+    "huge string": (bytes([0xD2, 0x5B]) + b"\xff" * 8, "excessive bytestring size"),
     "non-minimal int": (
         cose(
             GOOD_HDR,
@@ -249,7 +260,7 @@ BAD_TOKENS: dict[str, tuple[bytes, str]] = {
     "claims not a map": (cose(GOOD_HDR, {}, cbor2.dumps([1]), None), "expected a CBOR map"),
     "nested tag in claims": (
         cose(GOOD_HDR, {}, cbor2.dumps({6: cbor2.CBORTag(1, IAT)}), None),
-        "unexpected CBOR tag 1",
+        "claims: not deterministic CBOR",
     ),
     "bad utf-8 name": (
         cose(GOOD_HDR, {}, bytes([0xA1, 0x06, 0x61, 0xFF]), None),
@@ -292,6 +303,172 @@ def test_malformed_wraps_once():
         tk.decode(cose(GOOD_HDR, {}, bytes([0xA1, 0x06, 0x61, 0xFF]), None))
     assert not isinstance(info.value.__cause__, MalformedToken)
     assert isinstance(info.value, ValueError)
+
+
+# --- one encoding per token: what the deterministic re-encoding refuses -----------------
+# Each case is signed by KEY over exactly its bytes (the signature would verify) and each
+# altered item still decodes with plain cbor2: only the codec's own checks refuse it.
+
+HDR = cbor2.dumps(GOOD_HDR, canonical=True)
+BODY = cbor2.dumps(GOOD_BODY)
+IAT_CBOR = cbor2.dumps(IAT)
+KEY_1X = cbor2.dumps(-65537)
+KID = bytes(GOOD_HDR[4])
+
+
+def claims_map(*pairs: bytes) -> bytes:
+    """A claims map from already-encoded key and value bytes, in the order given."""
+    return bytes([0xA0 + len(pairs) // 2]) + b"".join(pairs)
+
+
+def indefinite(encoded: bytes) -> bytes:
+    """The same array, map or text with an indefinite length (a 1-byte definite head)."""
+    return bytes([encoded[0] | 0x1F]) + encoded[1:] + b"\xff"
+
+
+NAME = cbor2.dumps("王小明")  # 9 bytes of UTF-8: head 0x69
+NON_CANONICAL: dict[str, tuple[bytes, bytes | None, str]] = {  # name: (protected, payload, message)
+    "indefinite claims map": (
+        HDR,
+        indefinite(claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY)),
+        "claims: not deterministic CBOR (differs from its deterministic encoding at byte 0)",
+    ),
+    "indefinite 1+X array": (
+        HDR,
+        claims_map(b"\x06", IAT_CBOR, KEY_1X, indefinite(BODY)),
+        "claims: not deterministic CBOR (differs from its deterministic encoding at byte 12)",
+    ),
+    "indefinite text": (
+        HDR,
+        claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY.replace(NAME, b"\x7f" + NAME + b"\xff")),
+        "claims: not deterministic CBOR",
+    ),
+    "indefinite header map": (indefinite(HDR), None, "protected header: not deterministic CBOR"),
+    "non-shortest integer": (
+        HDR,
+        claims_map(b"\x06", b"\x1b" + IAT.to_bytes(8, "big"), KEY_1X, BODY),
+        "claims: not deterministic CBOR (differs from its deterministic encoding at byte 2)",
+    ),
+    "non-shortest text length": (
+        HDR,
+        claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY.replace(NAME, b"\x78\x09" + NAME[1:])),
+        "claims: not deterministic CBOR",
+    ),
+    "non-shortest kid length": (
+        b"\xa2\x01\x27\x04\x58\x08" + KID,
+        None,
+        "protected header: not deterministic CBOR (differs from its deterministic encoding at byte 4)",
+    ),
+    "unsorted claim keys": (
+        HDR,
+        claims_map(KEY_1X, BODY, b"\x06", IAT_CBOR),
+        "claims: not deterministic CBOR (differs from its deterministic encoding at byte 1)",
+    ),
+    "unsorted header keys": (
+        b"\xa2\x04\x48" + KID + b"\x01\x27",
+        None,
+        "protected header: not deterministic CBOR (differs from its deterministic encoding at byte 1)",
+    ),
+    "duplicate header key": (
+        b"\xa3\x01\x27\x01\x27\x04\x48" + KID,
+        None,
+        "protected header: not deterministic CBOR",
+    ),
+    "trailing bytes in claims": (
+        HDR,
+        claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY) + b"\x00",
+        "claims: 1 trailing bytes after the CBOR item",
+    ),
+    "trailing bytes in header": (HDR + b"\xf6\xf6", None, "protected header: 2 trailing bytes"),
+    "float header key equal to 1": (
+        cbor2.dumps({1.0: -8, 4: KID}, canonical=True),
+        None,
+        "protected header: expected exactly {1: alg, 4: kid}",
+    ),
+    "boolean header key equal to 1": (
+        b"\xa2\x04\x48" + KID + b"\xf5\x27",
+        None,
+        "protected header: expected exactly {1: alg, 4: kid}",
+    ),
+    "float claim key equal to 6": (
+        HDR,
+        cbor2.dumps({6.0: IAT, -65537: GOOD_BODY}, canonical=True),
+        "claims: unknown claim keys [6.0]",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(NON_CANONICAL))
+def test_non_canonical_encodings_are_refused(name):
+    protected, payload, message = NON_CANONICAL[name]
+    payload = claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY) if payload is None else payload
+    cbor2.loads(protected)  # plain cbor2 takes both parts: the codec's own checks refuse them
+    cbor2.loads(payload)
+    raw = cose(protected, {}, payload, None)
+    with pytest.raises(MalformedToken, match=re.escape(message)):
+        tk.decode(raw)
+
+
+def test_the_untouched_parts_of_those_cases_are_canonical():
+    """The cases above alter one thing: the same parts, canonical, decode and verify."""
+    d = tk.decode(cose(HDR, {}, claims_map(b"\x06", IAT_CBOR, KEY_1X, BODY), None))
+    assert tk.verify_signature(d, KEY.verify_key)
+
+
+def test_indefinite_outer_array_is_refused():
+    canonical = cose(GOOD_HDR, {}, {6: IAT, -65537: GOOD_BODY}, None)
+    assert canonical[1] == 0x84  # tag 18, then the 4-item array head
+    raw = canonical[:1] + b"\x9f" + canonical[2:] + b"\xff"
+    with pytest.raises(MalformedToken, match=re.escape("token: not deterministic CBOR")):
+        tk.decode(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        cbor2.CBORTag(5, [10**300, 3]),  # bigfloat: decimal.Overflow inside cbor2
+        cbor2.CBORTag(4, [10**300, 3]),  # decimal fraction: OverflowError
+        cbor2.CBORTag(30, [1, 0]),  # rational with a zero denominator
+        cbor2.CBORTag(36, "MIME-Version: 1.0\n\nx"),  # decodes to an email message
+        cbor2.CBORTag(258, [1, 2]),  # a set: round-trips, and is no claim value
+    ],
+)
+def test_semantic_tags_leave_as_malformed(value):
+    with pytest.raises(MalformedToken, match="^claims: "):
+        tk.decode(cose(GOOD_HDR, {}, cbor2.dumps({6: value, -65537: GOOD_BODY}, canonical=True), None))
+
+
+CBOR_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.binary(max_size=12)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.integers(-3, 8) | st.text(max_size=2), inner, max_size=3)
+        | st.builds(
+            cbor2.CBORTag,
+            st.sampled_from([0, 1, 2, 3, 4, 5, 18, 25, 28, 29, 30, 35, 36, 37, 256, 258, 260, 261, 55799]),
+            inner,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(CBOR_VALUES, st.booleans())
+def test_any_cbor_in_header_or_claims_only_raises_malformed(value, in_header):
+    """Whatever cbor2's tag decoders make of a well-formed item, only MalformedToken leaves."""
+    try:
+        encoded = cbor2.dumps(value, canonical=True)
+    except (cbor2.CBOREncodeError, ValueError):
+        return  # not encodable as given (e.g. an invalid tag content for cbor2's encoder)
+    protected, payload = (encoded, {6: IAT, -65537: GOOD_BODY}) if in_header else (GOOD_HDR, encoded)
+    with contextlib.suppress(MalformedToken):
+        tk.decode(cose(protected, {}, payload, None))
 
 
 # --- claims validation and ID numbers ---------------------------------------------------

@@ -19,10 +19,13 @@ Serial and college that are canonical decimals (``[1-9][0-9]{0,18}``) are carrie
 unsigned integers (9 bytes instead of 17 for a 16-digit serial) and everything else as
 text; the decoder rejects the other spelling, so each claims value has one encoding.
 
-Parsing never trusts cbor2 with unchecked input: a small iterative header walk first caps
-nesting depth and rejects indefinite lengths, floats/simple values, unexpected tags,
-truncation and trailing bytes; after decoding, the bytes must equal their deterministic
-re-encoding. Every low-level error leaves as one :class:`MalformedToken`.
+Parsing is one plain cbor2 decode of each CBOR item (the token, its protected header, its
+claims), after which the bytes must equal their deterministic re-encoding (RFC 8949 4.2.1):
+that one comparison refuses indefinite lengths, non-shortest integers and lengths, unsorted
+or duplicate map keys and trailing bytes. cbor2 itself refuses truncation, lengths beyond
+the input and nesting deeper than 400; whatever else it decodes that the format never uses
+(tags other than the outer 18, floats, simple values, non-integer map keys) fails the type
+checks that follow. Every low-level error leaves as one :class:`MalformedToken`.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ SIG_LEN = 64
 MAX_TOKEN_BYTES = 496  # sign() refuses more; 0x01 + 496 bytes is at most 1,195 digits
 MAX_DIGITS = 1200
 MAX_TEXT = 4096  # token_from_text input cap (URL, digits or hex)
-MAX_DEPTH = 3  # tag > array > unprotected map is the deepest the format goes
 
 _CERT_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _SERIAL_RE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._/-]{0,39}")
@@ -57,6 +59,7 @@ _TAIL_RE = re.compile(r"[0-9]{3}[0-9X]")
 _DECIMAL_RE = re.compile(r"[1-9][0-9]{0,18}")  # fits in a CBOR uint (< 2**64)
 _DIGITS_RE = re.compile(r"[0-9]+")
 _HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_CLAIM_KEYS = frozenset((CLAIM_IAT, CLAIM_EXP, CLAIM_1X))
 _MAX_NAME = 64
 _MAX_TIME = 2**53
 
@@ -191,63 +194,32 @@ def sign(claims: Claims, signing_key: SigningKey) -> bytes:
 # --- decoding ---------------------------------------------------------------------------
 
 
-def _scan(data: bytes, what: str, tag: int | None = None) -> None:
-    """Walk CBOR item headers without recursion; reject what the format never uses."""
-    n, pos = len(data), 0
-    stack = [1]  # items still to read at each open level
-    while stack:
-        if stack[-1] == 0:
-            stack.pop()
-            continue
-        stack[-1] -= 1
-        if pos >= n:
-            raise MalformedToken(f"{what}: truncated CBOR at byte {pos}")
-        start, initial = pos, data[pos]
-        pos += 1
-        major, info = initial >> 5, initial & 0x1F
-        if info < 24:
-            arg = info
-        elif info <= 27:
-            size = 1 << (info - 24)
-            if pos + size > n:
-                raise MalformedToken(f"{what}: truncated CBOR at byte {pos}")
-            arg = int.from_bytes(data[pos : pos + size], "big")
-            pos += size
-        else:
-            raise MalformedToken(f"{what}: indefinite-length or reserved CBOR at byte {start}")
-        if major in (2, 3):
-            if arg > n - pos:
-                raise MalformedToken(f"{what}: truncated CBOR string at byte {start}")
-            pos += arg
-        elif major in (4, 5, 6):
-            if major == 6 and (tag is None or start != 0 or arg != tag):
-                raise MalformedToken(f"{what}: unexpected CBOR tag {arg} at byte {start}")
-            count = 1 if major == 6 else arg * (2 if major == 5 else 1)
-            if count > n - pos:
-                raise MalformedToken(f"{what}: truncated CBOR container at byte {start}")
-            if len(stack) > MAX_DEPTH:
-                raise MalformedToken(f"{what}: CBOR nested deeper than {MAX_DEPTH} levels")
-            stack.append(count)
-        elif major == 7:
-            raise MalformedToken(f"{what}: unexpected CBOR simple value or float at byte {start}")
-    if pos != n:
-        raise MalformedToken(f"{what}: {n - pos} trailing bytes after the CBOR item")
-
-
 def _is_array(value: object) -> bool:
     """A CBOR array, whatever container the decoder chose (cbor2 6 gives tuples inside tags)."""
     return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
 
 
-def _load(data: bytes, what: str, tag: int | None = None) -> object:
-    _scan(data, what, tag)
+def _load(data: bytes, what: str) -> object:
+    """One CBOR item, decoded, whose bytes are exactly its deterministic encoding."""
     try:
         value = cbor2.loads(data)
-    except (cbor2.CBORError, ValueError) as e:
+        canonical = cbor2.dumps(value, canonical=True)
+    except cbor2.CBORDecodeEOF as e:
+        raise MalformedToken(f"{what}: truncated CBOR ({e})") from e
+    except Exception as e:  # hostile bytes reach cbor2's tag decoders (decimal, fractions, MIME,
+        # regex…), which raise their own errors (decimal.Overflow, OverflowError): all malformed
         raise MalformedToken(f"{what}: {e}") from e
-    if cbor2.dumps(value, canonical=True) != data:
-        raise MalformedToken(f"{what}: not deterministic CBOR")
+    if canonical != data:
+        raise MalformedToken(f"{what}: {_difference(data, canonical)}")
     return value
+
+
+def _difference(data: bytes, canonical: bytes) -> str:
+    """Where the bytes part from their deterministic encoding, in words."""
+    if data.startswith(canonical):
+        return f"{len(data) - len(canonical)} trailing bytes after the CBOR item"
+    at = next((i for i, (a, b) in enumerate(zip(data, canonical, strict=False)) if a != b), len(canonical))
+    return f"not deterministic CBOR (differs from its deterministic encoding at byte {at})"
 
 
 def _unpack_code(value: object, field: str) -> str:
@@ -266,7 +238,8 @@ def _claims(payload: bytes) -> Claims:
     cwt = _load(payload, "claims")
     if not isinstance(cwt, Mapping):
         raise MalformedToken(f"claims: expected a CBOR map, got {type(cwt).__name__}")
-    unknown = sorted(set(cwt) - {CLAIM_IAT, CLAIM_EXP, CLAIM_1X}, key=repr)
+    # a float or boolean key equals an int one in Python (6.0 == 6, True == 1): refused by type
+    unknown = sorted((k for k in cwt if type(k) is not int or k not in _CLAIM_KEYS), key=repr)
     if unknown:
         raise MalformedToken(f"claims: unknown claim keys {unknown}")
     for key, name in ((CLAIM_IAT, "iat (6)"), (CLAIM_1X, f"1+X ({CLAIM_1X})")):
@@ -304,9 +277,10 @@ def _decode(token: bytes) -> DecodedToken:
     token = bytes(token)
     if len(token) > MAX_TOKEN_BYTES:
         raise MalformedToken(f"token: {len(token)} bytes, the limit is {MAX_TOKEN_BYTES}")
-    outer = _load(token, "token", tag=COSE_SIGN1_TAG)
+    outer = _load(token, "token")
     if not isinstance(outer, cbor2.CBORTag) or outer.tag != COSE_SIGN1_TAG:
-        raise MalformedToken(f"token: expected CBOR tag {COSE_SIGN1_TAG} (COSE_Sign1)")
+        got = f"tag {outer.tag}" if isinstance(outer, cbor2.CBORTag) else type(outer).__name__
+        raise MalformedToken(f"token: expected CBOR tag {COSE_SIGN1_TAG} (COSE_Sign1), got {got}")
     parts = outer.value
     if not _is_array(parts) or len(parts) != 4:
         raise MalformedToken("token: COSE_Sign1 must be an array of 4 items")
@@ -318,7 +292,11 @@ def _decode(token: bytes) -> DecodedToken:
     if type(signature) is not bytes or len(signature) != SIG_LEN:
         raise MalformedToken(f"token: signature must be {SIG_LEN} bytes")
     header = _load(protected, "protected header")
-    if not isinstance(header, Mapping) or set(header) != {HDR_ALG, HDR_KID}:
+    if (
+        not isinstance(header, Mapping)
+        or set(header) != {HDR_ALG, HDR_KID}
+        or any(type(k) is not int for k in header)  # 1.0 and True equal 1 in Python
+    ):
         raise MalformedToken("protected header: expected exactly {1: alg, 4: kid}")
     alg, kid = header[HDR_ALG], header[HDR_KID]
     if type(alg) is not int or alg != ALG_EDDSA:
