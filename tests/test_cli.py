@@ -335,3 +335,21 @@ def test_issuing_for_an_address_no_phone_can_open_warns_loudly(care_key: str) ->
     assert local.exit_code == 0, local.output
     assert "WARNING: the QR codes point at http://127.0.0.1:8001, a loopback address" in local.stderr
     assert "--trust https://" in local.stderr
+
+
+def test_both_entry_points_read_the_registry_in_the_current_directory(tmp_path: Path) -> None:
+    """`xcert check` and `python build.py check` mean the same default registry, ./registry,
+    wherever the checkout is; without one they both say where they looked."""
+    entry_points = {
+        "xcert": [sys.executable, "-m", "xcert.cli", "check"],
+        "build.py": [sys.executable, str(ROOT / "build.py"), "check"],
+    }
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name, cmd in entry_points.items():
+        missing = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert missing.returncode == 1, (name, missing.stderr)
+        assert missing.stdout.startswith("registry/registry.yaml:1:1: error: registry.yaml not found"), name
+    shutil.copytree(FIXTURE_REGISTRY, tmp_path / "registry")
+    for name, cmd in entry_points.items():
+        ok = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert ok.returncode == 0 and ok.stderr == "check ok: 0 error(s), 0 warning(s) in registry\n", name
