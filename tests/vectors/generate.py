@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from xcert import qr, trust  # noqa: E402
-from xcert.keys import b64url  # noqa: E402
+from xcert.codes import encode_b64url as b64url  # noqa: E402
 from xcert.load import load_registry  # noqa: E402
 from xcert.token import Claims, encode_claims, kid_of, sign, to_digits, url_for  # noqa: E402
 
