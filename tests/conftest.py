@@ -27,11 +27,11 @@ from verify_api.app import create_app
 from xcert import codes, tufrepo
 from xcert import trust as trustmod
 from xcert.load import load_registry
+from xcert.model import CST
 from xcert.token import Claims, kid_of, sign
 from xcert.verify import EXPIRED, INVALID, REVOKED, VALID
 
 FIXTURE_REGISTRY = Path(__file__).parent / "fixtures" / "registry"
-CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def fixture_key(n: int) -> SigningKey:

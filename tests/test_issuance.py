@@ -232,7 +232,7 @@ def test_verdicts_with_records_and_the_record_policy(tmp_path: Path, make_trust:
     assert [(w.code, w.detail) for w in late.warnings] == [
         (
             "issuance.unrecorded",
-            "issued 2023-01-10T04:00:00Z, more than 30 days ago, and in no published issuance record",
+            "issued 2023-01-10 12:00:00+08:00, more than 30 days ago, and in no published issuance record",
         )
     ]
     young = verify(unrecorded, trust, dt.datetime(2023, 1, 20, tzinfo=dt.UTC))

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from xcert.model import utc_z
 from xcert.trust import TrustList, TrustListError
 from xcert.tufclient import TrustClient, default_state_dir, is_url, read_pinned_root, redact
 from xcert.verify import prepare
@@ -130,7 +131,8 @@ class TrustStore:
         error = None
         if self.last_error_at:
             error = (
-                f"last update failed at {_iso(self.last_error_at)}; the last good signed trust list is in use"
+                f"last update failed at {utc_z(self.last_error_at)}; "
+                "the last good signed trust list is in use"
             )
         if expired:
             error = "the trust list's signed timestamp has expired: no certificate can be confirmed VALID"
@@ -139,19 +141,15 @@ class TrustStore:
             "source": "url" if is_url(self.source) else "file",
             "version": snap.trust.version if snap else None,
             **(signed.to_dict() if signed else {}),
-            "loaded_at": _iso(snap.loaded_at) if snap else None,
+            "loaded_at": utc_z(snap.loaded_at) if snap else None,
             "age_seconds": age,
             "stale": expired or self.last_error_at is not None,
             "expired": expired,
             "last_error": error,
-            "last_error_at": _iso(self.last_error_at) if self.last_error_at else None,
+            "last_error_at": utc_z(self.last_error_at) if self.last_error_at else None,
             "records": len(snap.trust.records) if snap else 0,
             "record_problems": list(snap.trust.record_problems) if snap else [],
         }
-
-
-def _iso(instant: dt.datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 def load_store(source: str, root: str | Path, state_dir: str | Path | None = None) -> TrustStore:

@@ -21,8 +21,8 @@ from . import keys as keymod
 from . import qr
 from .cli_registry import COMMANDS as REGISTRY_COMMANDS
 from .cli_registry import DEFAULT_REGISTRY, registry_option
-from .issue import CST, BatchError, IssueError, Request, issue, issue_batch, parse_day, today
-from .model import LEVEL_NAMES, years_on
+from .issue import BatchError, IssueError, Request, issue, issue_batch, parse_day, today
+from .model import CST, LEVEL_NAMES, china_time, years_on
 from .token import MalformedToken, decode, to_digits, token_from_text
 from .trust import TrustList, TrustListError, trust_list_from_registry
 from .verify import CHECKS, TEST, verify
@@ -499,10 +499,6 @@ def issue_batch_cmd(
 # --- reading tokens ---------------------------------------------------------------------
 
 
-def _iso_cst(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, CST).isoformat(sep=" ")
-
-
 def _structure(text: str) -> dict[str, Any]:
     token = _token(text)
     try:
@@ -572,10 +568,10 @@ def decode_cmd(text: str, as_json: bool) -> None:
         f"  holder       {c['holder_name']}",
         f"  ID tail      {c['id_tail']}",
         f"  college      {c['college'] or '-'}",
-        f"  issued       {_iso_cst(c['issued_at'])} ({c['issued_at']})",
+        f"  issued       {china_time(c['issued_at'])} ({c['issued_at']})",
         "  expires      "
         + (
-            f"{_iso_cst(c['expires_at'])} ({c['expires_at']})"
+            f"{china_time(c['expires_at'])} ({c['expires_at']})"
             if c["expires_at"]
             else "- (verifiers derive it from the type's validity years)"
         ),
@@ -614,7 +610,7 @@ def verify_cmd(
             why = "" if check.ok else f"\n        {check.explanation[1]} / {check.explanation[0]}"
             lines.append(f"  {mark}  {check.code:<{width}}  {check.detail}{why}")
         data = result.to_dict()
-        if data["claims"]:
+        if data["claims"] and result.claims:
             c, issuer, cert = data["claims"], data["issuer"], data["certificate"]
             lines += [
                 f"holder       {c['holder_name']}  (ID number ends {c['id_tail']})",
@@ -622,7 +618,9 @@ def verify_cmd(
                 f"{c['level_name']['zh']}",
                 f"serial       {c['serial']}",
                 f"issuer       {issuer['id']} {issuer['name']['zh']}",
-                f"issued       {c['issued_at']}   expires {c['expires_at'] or 'never'}",
+                # China time, as on the paper certificate (the JSON keeps UTC Z)
+                f"issued       {china_time(result.claims.issued_at)}   expires "
+                + (china_time(result.expires_at) if result.expires_at else "never"),
             ]
         click.echo("\n".join(lines))
     sys.exit(0 if result.valid else 3 if result.status == TEST else 1)

@@ -31,13 +31,12 @@ from nacl.signing import SigningKey
 
 from . import lookalike, qr
 from .keys import PrivateKey
-from .model import LEVEL_NAMES
+from .model import CST, LEVEL_NAMES, day_start
 from .problems import Loc, Problem
 from .token import Claims, decode, id_tail, sign, url_for
 from .trust import TrustList
 from .verify import TEST, VALID, Result, verify
 
-CST = dt.timezone(dt.timedelta(hours=8))
 REQUIRED_COLUMNS = ("certificate", "level", "serial", "name", "id_number")
 OPTIONAL_COLUMNS = ("date", "college", "expires")
 CHUNK = 250  # rows per worker task: big enough to amortise pickling, small for a smooth bar
@@ -80,9 +79,9 @@ def today() -> dt.date:
     return dt.datetime.now(CST).date()
 
 
-def day_start(day: dt.date) -> int:
-    """Unix seconds of 00:00 China Standard Time on ``day``."""
-    return int(dt.datetime.combine(day, dt.time(0), CST).timestamp())
+def _seconds(instant: dt.datetime) -> int:
+    """Unix seconds, as the token's claims carry them."""
+    return int(instant.timestamp())
 
 
 def parse_day(text: str, what: str) -> dt.date:
@@ -116,7 +115,7 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
     expires = None
     if req.expires:
         try:
-            expires = day_start(parse_day(req.expires, "expires"))
+            expires = _seconds(day_start(parse_day(req.expires, "expires")))
         except ValueError as e:
             problems.append(str(e))
     problems += _id_leaks(req)
@@ -130,7 +129,7 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
             serial=req.serial.strip(),
             holder_name=unicodedata.normalize("NFC", req.name.strip()),
             id_tail=tail,  # type: ignore[arg-type]
-            issued_at=day_start(day),
+            issued_at=_seconds(day_start(day)),
             expires_at=expires,
             college=(req.college or "").strip() or None,
         )

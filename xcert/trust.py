@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import codes
-from .model import Certificate, Organization, Registry, Status, day_start
+from .model import Certificate, Organization, Registry, Status, day_start, iso_z, utc_z
 from .token import kid_of
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _git_commit(directory: Path) -> str | None:
 
 
 def _ts(instant: dt.datetime | None) -> str | None:
-    return instant.isoformat().replace("+00:00", "Z") if instant else None
+    return iso_z(instant) if instant else None
 
 
 def _at(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
@@ -316,7 +316,7 @@ class SignedBy:
             "threshold": self.threshold,
             "snapshot_version": self.snapshot_version,
             "timestamp_version": self.timestamp_version,
-            "expires": _ts(self.expires.astimezone(dt.UTC)),
+            "expires": utc_z(self.expires),
         }
 
 

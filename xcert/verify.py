@@ -30,7 +30,7 @@ from typing import Any
 from nacl.signing import VerifyKey
 
 from .issuance import PublishedRecord, RecordIndex, token_hash
-from .model import CST, LEVEL_NAMES, add_years, in_force
+from .model import CST, LEVEL_NAMES, add_years, china_time, in_force, utc_z
 from .token import Claims, MalformedToken, decode, token_from_text, verify_signature
 from .trust import Since, TrustedCertificate, TrustedKey, TrustedOrganization, TrustList
 
@@ -137,7 +137,7 @@ class Result:
         return {
             "status": self.status,
             "test": self.test,
-            "verified_at": _iso(self.verified_at),
+            "verified_at": utc_z(self.verified_at),
             "checks": [{"code": c.code, "ok": c.ok, "detail": c.detail} for c in self.checks],
             "claims": None
             if claims is None
@@ -149,8 +149,8 @@ class Result:
                 "holder_name": claims.holder_name,
                 "id_tail": claims.id_tail,
                 "college": claims.college,
-                "issued_at": _iso(_instant(claims.issued_at)),
-                "expires_at": _iso(self.expires_at) if self.expires_at else None,
+                "issued_at": utc_z(_instant(claims.issued_at)),
+                "expires_at": utc_z(self.expires_at) if self.expires_at else None,
             },
             "issuer": None
             if self.issuer is None
@@ -168,8 +168,8 @@ def _key_dict(key: TrustedKey) -> dict[str, Any]:
     return {
         "kid": key.kid.hex(),
         "status": key.status,
-        "retired_at": _iso(key.retired_at) if key.retired_at else None,
-        "compromised_at": _iso(key.compromised_at) if key.compromised_at else None,
+        "retired_at": utc_z(key.retired_at) if key.retired_at else None,
+        "compromised_at": utc_z(key.compromised_at) if key.compromised_at else None,
     }
 
 
@@ -185,7 +185,7 @@ def _record_dict(published: PublishedRecord) -> dict[str, Any]:
     made = {
         "organization": record.organization,
         "batch": record.batch,
-        "published": _iso(published.published),
+        "published": utc_z(published.published),
         "tree_hash": record.tree_hash.hex(),
     }
     if len(_RECORD_JSON) > 100_000:  # old trust lists' records: start again
@@ -201,12 +201,6 @@ def recorded_text(published: PublishedRecord) -> str:
 
 def _day(instant: dt.datetime) -> str:
     return instant.astimezone(CST).date().isoformat()
-
-
-def _iso(instant: dt.datetime) -> str:
-    if instant.tzinfo is not dt.UTC:  # the verifier's own instants are UTC already
-        instant = instant.astimezone(dt.UTC)
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 def _instant(seconds: int) -> dt.datetime:
@@ -246,14 +240,16 @@ class _Key:
         self.known = Check("key.known", True, f"kid {key.kid.hex()}")
         self.signature = Check("signature", True, f"Ed25519 signature verifies with kid {key.kid.hex()}")
         if key.compromised_at is not None:
-            detail = f"key reported compromised at {_iso(key.compromised_at)}"
+            detail = f"key reported compromised on {china_time(key.compromised_at)}"
             self.not_compromised = Check("key.not_compromised", False, detail)
         else:
             self.not_compromised = Check("key.not_compromised", True, f"key status {key.status}")
         end = min((t for t in (key.sign_before, key.retired_at) if t is not None), default=None)
         self.sign_from = _us(key.sign_from)
         self.window_end = None if end is None else _us(end)
-        self.window_text = f"; window {_iso(key.sign_from)} – {_iso(end) if end else 'open'}"
+        # Check details are sentences people read: China time (the JSON's fields stay UTC Z).
+        until = f"before {china_time(end)}" if end else "open-ended"
+        self.window_text = f"; window from {china_time(key.sign_from)}, {until}"
 
 
 class _Timeline:
@@ -344,7 +340,9 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
     checks = [_FORMAT_OK, key.known, key.signature]
     if trust.signed is not None:
         expires = trust.signed.expires
-        checks.append(Check("trust.current", now < expires, f"signed trust list expires {_iso(expires)}"))
+        checks.append(
+            Check("trust.current", now < expires, f"signed trust list expires {china_time(expires)}")
+        )
     record = None
     index = _record_index(trust)
     if index is not None:  # the earliest published record of this key holding the token
@@ -375,7 +373,7 @@ def _claims_checks(
 ) -> Result:
     issued = _instant(claims.issued_at)
     issued_us = claims.issued_at * 1_000_000
-    issued_text = _iso(issued)
+    issued_text = china_time(issued)
     org = key.org
     add = checks.append
     trusted = key.key
@@ -395,7 +393,9 @@ def _claims_checks(
     if later is not None:
         what = f"the organization was {later.status} on {_day(later.since)}"
         add(Check("organization.not_suspended_since", *_recorded_before(record, later.since, what)))
-    add(Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {issued_text}, now {_iso(now)}"))
+    add(
+        Check("issued.not_future", issued <= now + CLOCK_SKEW, f"issued {issued_text}, now {china_time(now)}")
+    )
 
     known = org.certs.get(claims.certificate)
     cert = None
@@ -418,7 +418,9 @@ def _claims_checks(
         add(Check("revocation", False, f"revoked on {revoked.date}: {revoked.reason}"))
     add(
         Check(
-            "expiry", expires is None or now < expires, f"expires {_iso(expires)}" if expires else "no expiry"
+            "expiry",
+            expires is None or now < expires,
+            f"expires {china_time(expires)}" if expires else "no expiry",
         )
     )
 
