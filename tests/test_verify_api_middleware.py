@@ -125,3 +125,41 @@ def test_access_log_goes_through_logging_when_the_host_configures_it(
     ]
     for secret in ("日志测试", "555X", to_digits(raw)[:30], raw.hex()[:30], "nowhere", "123X"):
         assert not any(secret in line for line in lines), secret
+
+
+def test_refusals_and_preflight_carry_the_headers_and_a_log_line(
+    rules_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """What the one middleware answers itself (413, 400, 204) still gets the security headers
+    and its access line, as an app's own answer does."""
+    import logging
+
+    from verify_api.app import MAX_BODY
+
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    publish_signed(tmp_path / "keys.json", rules_data)
+    logger = logging.getLogger("verify_api.access")
+    handler = Collect()
+    logger.addHandler(handler)
+    client = InProcess(app_for(tmp_path / "keys.json", poll_seconds=0))
+    try:
+        too_large = client.request("POST", "/api/v1/verify", content=b"x" * (MAX_BODY + 1))
+        bad_length = client.request("POST", "/api/v1/verify", content=b"{}", headers={"content-length": "x2"})
+        preflight = client.request("OPTIONS", "/api/v1/verify")
+    finally:
+        client.close()
+        logger.removeHandler(handler)
+    assert (too_large.status_code, bad_length.status_code, preflight.status_code) == (413, 400, 204)
+    for response in (too_large, bad_length, preflight):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "'sha256-" in response.headers["content-security-policy"]
+    assert too_large.headers["cache-control"] == bad_length.headers["cache-control"] == "no-store"
+    assert preflight.headers["cache-control"] == "max-age=86400"
+    lines = [r.getMessage().rsplit(" ", 1)[0] for r in records]
+    assert lines == ["POST - 413", "POST - 400", "OPTIONS - 204"]

@@ -39,7 +39,7 @@ from starlette.routing import Route
 from xcert.trust import TrustListError
 from xcert.verify import CHECKS, MALFORMED, Result, verify
 
-from .middleware import AccessLog, BodyLimit, SecurityHeaders
+from .middleware import Guard
 from .openapi import openapi_document
 from .page import Pages
 from .trust_store import TrustStore
@@ -191,11 +191,9 @@ def create_app(
         async with store.polling(poll_seconds):
             yield
 
-    middleware = [Middleware(AccessLog)] if log_requests else []
-    middleware += [
-        Middleware(SecurityHeaders, csp=_csp(pages.style_src)),
-        Middleware(BodyLimit, limit=MAX_BODY, timeout=body_timeout),
-    ]
+    guard = Middleware(
+        Guard, csp=_csp(pages.style_src), limit=MAX_BODY, timeout=body_timeout, log=log_requests
+    )
     app = Starlette(
         routes=[
             Route("/c/{digits:anytext}", result_page, methods=["GET"]),
@@ -204,7 +202,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
-        middleware=middleware,
+        middleware=[guard],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
@@ -237,7 +235,7 @@ def app_from_env() -> Starlette:
             "e.g. XCERT_TRUST=site/keys.json XCERT_ROOT=registry/trust/root.json uvicorn verify_api.app:app"
         )
     # uvicorn's own access log writes the request path, which holds a person's name and ID
-    # tail: the service logs its own privacy-safe line instead (AccessLog).
+    # tail: the service logs its own privacy-safe line instead (middleware.Guard).
     logging.getLogger("uvicorn.access").disabled = True
     try:
         return create_app(

@@ -12,7 +12,7 @@ and h11 and asyncio otherwise.
 Slow clients: a connection that has not sent a whole request head within the header
 timeout is closed (uvicorn itself has no such timeout; `HeaderTimeoutProtocol` adds one to
 its httptools protocol), a request body must arrive within the body timeout (408, in
-verify_api.middleware.BodyLimit), idle keep-alive connections close after `keep_alive`
+verify_api.middleware.Guard), idle keep-alive connections close after `keep_alive`
 seconds, and past `limit_concurrency` open connections new requests get 503. In
 production a reverse proxy in front enforces the same (deploy/nginx.conf).
 """
@@ -128,7 +128,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=False,  # verify_api.middleware.AccessLog logs without the path (it holds names)
+        access_log=False,  # verify_api.middleware.Guard logs without the path (it holds names)
         server_header=False,
         proxy_headers=False,
         http=HeaderTimeoutProtocol,
