@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .model import Certificate, College, Key, Registry, RevocationList, Src, Status
@@ -81,10 +82,32 @@ def _ref_in(
 ) -> T | None:
     found = table.get(ident)
     if found is None and ident not in unusable:
+        noun = what.split(".")[-1].rstrip("s")
         close = difflib.get_close_matches(ident, list(table), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        out.error(src.at(field), f"{what}: unknown {what.split('.')[-1].rstrip('s')} '{ident}'{hint}")
+        hint = f"; did you mean '{close[0]}'?" if close else f"; {_where_listed(src, noun)}"
+        out.error(src.at(field), f"{what}: unknown {noun} '{ident}'{hint}")
     return found
+
+
+# Where each kind of id is listed: its files' names (organizations/<id>.yaml ...).
+_LISTED_IN = {"organization": "organizations", "certificate": "certificates", "standard": "standards"}
+
+
+def _where_listed(src: Src, noun: str) -> str:
+    """Where the valid ids are listed, for a reference that is close to none of them."""
+    folder = _LISTED_IN.get(noun)
+    if folder is None:  # a college: the ids inside colleges/<province>.yaml
+        return "the valid ids are the id: fields of the colleges/*.yaml files"
+    root = Path(src.path).parent.parent
+    ids = "codes" if noun == "certificate" else "ids"
+    return f"the valid {noun} {ids} are the file names in {root.as_posix()}/{folder}/ (without .yaml)"
+
+
+def _item(kind: str, ident: str) -> str:
+    """The prefix of a cross-file message about a list entry, in the style of the schema's
+    messages (colleges[0].pilots[1]...) but naming the entry by its id, which stays true
+    when entries are added above it: colleges[changsha-civil].pilots[1]."""
+    return f"{kind}[{ident}]"
 
 
 def _history(history: Iterable[Status], where: str, out: Problems) -> None:
@@ -138,30 +161,37 @@ def _name_says_test(cert: Certificate) -> bool:
 
 
 def _college(reg: Registry, college: College, out: Problems, _ref: Ref) -> None:
+    at = _item("colleges", college.id)
     if college.code and college.code[2:4] != college.province:
         out.warning(
             college.src.at("code"),
-            f"code: school code {college.code} does not carry province {college.province} in digits 3-4",
+            f"{at}.code: school code {college.code} does not carry province {college.province} in digits 3-4",
         )
     for kind, records in (("pilots", college.pilots), ("sites", college.sites)):
         seen: dict[tuple[str, dt.date], int] = {}
         for i, rec in enumerate(records):
+            where = f"{at}.{kind}[{i}]"
             cert = _ref(
-                reg.certificates, rec.certificate, rec.src, "certificate", f"{kind}[{i}].certificate", out
+                reg.certificates, rec.certificate, rec.src, "certificate", f"{where}.certificate", out
             )
             if cert is not None:
                 missing = [lv for lv in rec.levels if lv not in cert.levels]
                 if missing:
                     out.error(
                         rec.src.at("levels"),
-                        f"{kind}[{i}].levels: '{cert.code}' does not offer level "
+                        f"{where}.levels: '{cert.code}' does not offer level "
                         f"{', '.join(map(str, missing))} (offers {', '.join(map(str, cert.levels))})",
                     )
-                if rec.since < cert.status[0].since:
-                    out.warning(rec.src.at("since"), f"{kind}[{i}].since: before the certificate was active")
+                active = cert.status[0].since
+                if rec.since < active:
+                    out.warning(
+                        rec.src.at("since"),
+                        f"{where}.since: {rec.since} is before certificate '{cert.code}' was active "
+                        f"(from {active})",
+                    )
             key = (rec.certificate, rec.since)
             if key in seen:
-                out.error(rec.src.loc, f"{kind}[{i}]: same certificate and date as {kind}[{seen[key]}]")
+                out.error(rec.src.loc, f"{where}: same certificate and date as {kind}[{seen[key]}]")
             seen[key] = i
 
 
@@ -170,15 +200,16 @@ def _revocations(reg: Registry, revocations: RevocationList, out: Problems, _ref
     _ref(reg.organizations, org_id, revocations.src, "organization", "organization", out)
     seen: dict[str, Src] = {}
     for rev in revocations.revoked:
+        at = _item("revoked", rev.serial)
         if rev.serial in seen:
             first = seen[rev.serial].at("serial").line
-            out.error(rev.src.at("serial"), f"serial '{rev.serial}' is already revoked at line {first}")
+            out.error(rev.src.at("serial"), f"{at}.serial: already revoked at line {first}")
         seen[rev.serial] = rev.src
         if rev.certificate is not None:
-            cert = _ref(reg.certificates, rev.certificate, rev.src, "certificate", "certificate", out)
+            cert = _ref(reg.certificates, rev.certificate, rev.src, "certificate", f"{at}.certificate", out)
             if cert is not None and cert.organization != org_id:
                 out.error(
-                    rev.src.at("certificate"), f"certificate: '{cert.code}' is not issued by '{org_id}'"
+                    rev.src.at("certificate"), f"{at}.certificate: '{cert.code}' is not issued by '{org_id}'"
                 )
 
 

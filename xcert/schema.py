@@ -6,6 +6,7 @@ Schema that editors use while typing, so the two can never drift apart.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import difflib
 import re
@@ -16,7 +17,7 @@ from typing import Any
 
 from . import codes, lookalike
 from .problems import Problems
-from .yamlsrc import YList, YMap, loc_at, source_text
+from .yamlsrc import InvalidDate, YList, YMap, loc_at, source_text
 
 Checker = Callable[[str], str | None]
 
@@ -62,11 +63,15 @@ class Text(Type):
 
     def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
         if not isinstance(value, str):
-            hint = f' (quote it: "{source_text(value)}")' if isinstance(value, int | float) else ""
+            hint = (
+                f' (quote it: "{source_text(value)}": {QUOTE_CODES})'
+                if isinstance(value, int | float)
+                else ""
+            )
             if isinstance(value, bool):  # true/yes/on: the spelling is not kept
                 hint = " (quote it)"
             if isinstance(value, dt.date):
-                hint = f' (quote it: "{value.isoformat()}")'
+                hint = f' (quote it: "{value.isoformat()}"; this field is text, not a date)'
             out.error(loc_at(path, pos), f"{where}: expected a string, got {_kind(value)}{hint}")
             return
         if message := _text_policy(value, self.max_len):
@@ -144,12 +149,35 @@ class Date(Type):
     doc: str = ""
 
     def check(self, value: Any, where: str, path: str, pos: int, out: Problems) -> None:
-        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        if isinstance(value, InvalidDate):
+            out.error(loc_at(path, pos), f"{where}: {value} is not a calendar day: {_out_of_range(value)}")
+        elif isinstance(value, str) and ISO_DAY.fullmatch(value.strip()):
+            out.error(loc_at(path, pos), f"{where}: '{value}' is quoted, so YAML reads it as text: {QUOTING}")
+        elif isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             got = f"'{value}'" if isinstance(value, str) else _kind(value)
             out.error(loc_at(path, pos), f"{where}: expected a date YYYY-MM-DD, got {got}")
 
     def json_schema(self) -> dict[str, Any]:
         return self._schema({"type": "string", "format": "date"})
+
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The two quoting rules, said wherever one is broken: YAML reads an unquoted 2024-09-01 as
+# a date and unquoted digits as a number, so dates go bare and codes go in quotes.
+QUOTING = "remove the quotes (dates are written bare, since: 2024-09-01; codes and other text are quoted)"
+QUOTE_CODES = "codes and other text are quoted; dates are not"
+
+
+def _out_of_range(text: str) -> str:
+    """Which part of a YYYY-MM-DD that is no day is out of range, and its range."""
+    year, month, day = (int(part) for part in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"month {month:02d} is out of range (01-12)"
+    last = calendar.monthrange(year, month)[1] if year else 31
+    if not 1 <= day <= last:
+        name = calendar.month_name[month]
+        return f"day {day:02d} is out of range for {name} {year} (01-{last})"
+    return "year 0000 is out of range"
 
 
 @dataclass

@@ -75,6 +75,12 @@ class SourceFloat(float):
     source: str
 
 
+class InvalidDate(str):
+    """A plain scalar written as a date (YYYY-MM-DD) that is no calendar day: 2024-09-31.
+    Kept as its text rather than failing the whole file, so the schema can name the field
+    and say which part is out of range (xcert.schema.Date)."""
+
+
 def source_text(value: Any) -> str:
     """The text as written in the file, for a typed scalar that the registry wants as a string."""
     return getattr(value, "source", None) or str(value)
@@ -265,8 +271,8 @@ class _Builder:
         if len(value) == 10 and _ISO_DAY.fullmatch(value):
             try:
                 return dt.date.fromisoformat(value)
-            except ValueError as e:
-                raise self.fail(event, f"cannot read value {value!r}: {e}") from None
+            except ValueError:
+                return InvalidDate(value)
         tag = _resolver.resolve(ScalarNode, value, (True, False))
         if tag == _STR:
             return value
