@@ -573,3 +573,16 @@ def test_spec_example_matches_the_code():
     assert block("cbor-payload") == tk.encode_claims(claims).hex()
     assert block("verify-url") == tk.url_for("https://verify.1x.example.cn", token)
     assert tk.verify_signature(tk.decode(tk.token_from_text(block("verify-url"))), sandbox.public_key)
+
+
+def test_decoding_in_threads_gives_each_thread_its_own_encoder():
+    """The per-thread encoder (token._dumps) never mixes two threads' bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = [
+        tk.sign(replace(CLAIMS, serial=f"S{i}", holder_name="王" * (1 + i % 30)), KEY) for i in range(400)
+    ]
+    expected = [tk.decode(t) for t in tokens]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(5):
+            assert list(pool.map(tk.decode, tokens)) == expected
