@@ -367,5 +367,20 @@ class Registry:
     def sites_of(self, code: str) -> tuple[tuple[College, Site], ...]:
         return self._sites.get(code, ())
 
+    def label(self, entity: Any) -> str | None:
+        """ "test" for the sandbox organization and what it owns, "example" for an entry
+        marked `example: true`, else None (real data). The one rule for what the site's
+        counts leave out: every count takes only entities without a label, and every page
+        shows the label where such an entity is listed."""
+        org_id = entity.id if isinstance(entity, Organization) else getattr(entity, "organization", None)
+        org = self.organizations.get(org_id) if isinstance(org_id, str) else None
+        if org is not None and org.sandbox:
+            return "test"
+        return "example" if getattr(entity, "example", False) else None
+
+    def counted(self, entity: Any) -> bool:
+        """Whether the site's counts include `entity` (see `label`)."""
+        return self.label(entity) is None
+
     def field_by_id(self, field_id: str) -> Field | None:
         return next((f for f in self.settings.fields if f.id == field_id), None)

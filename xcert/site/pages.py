@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,11 +213,7 @@ class View:
 
     def test_label(self, entity: Any) -> str | None:
         """ "test" for the sandbox and what it owns, "example" for example data, else None."""
-        org_id = entity.id if isinstance(entity, Organization) else getattr(entity, "organization", None)
-        org = self.reg.organizations.get(org_id) if isinstance(org_id, str) else None
-        if org is not None and org.sandbox:
-            return "test"
-        return "example" if getattr(entity, "example", False) else None
+        return self.reg.label(entity)
 
     def badge(self, entity: Any) -> Markup:
         kind = self.test_label(entity)
@@ -228,7 +224,11 @@ class View:
         return SHORT_BADGES[kind] if kind else Markup("")
 
     def counted(self, entity: Any) -> bool:
-        return self.test_label(entity) is None
+        return self.reg.counted(entity)
+
+    def counted_rows(self, rows: Iterable[tuple[College, Any]]) -> int:
+        """How many (college, pilot or site) rows the counts include."""
+        return sum(1 for college, _ in rows if self.counted(college))
 
     @functools.cached_property
     def tally(self) -> Tally:
@@ -261,6 +261,7 @@ class View:
             "standalone_sites": t.standalone.total(),
             "by_province": [(p, t.colleges[p], t.sites[p]) for p in t.provinces()],
             "hidden": sum(1 for c in self.reg.certificates.values() if not self.counted(c)),
+            "hidden_colleges": sum(1 for c in self.reg.colleges.values() if not self.counted(c)),
         }
 
     def site_organizations(self, college: College) -> list[Organization]:
