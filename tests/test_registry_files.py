@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from nacl.signing import SigningKey
 
-from xcert import keys as keymod
+from xcert.codes import encode_b64url
 from xcert.diff import load_archive
 from xcert.load import load_registry
 from xcert.token import kid_of
@@ -90,7 +90,7 @@ def test_a_symlinked_registry_yaml_is_refused_not_read(reg: Path) -> None:
 def _listed_seed(reg: Path) -> bytes:
     """A fresh key whose public key the fixture's care-org lists from now on."""
     seed = bytes(range(1, 33))
-    public = keymod.b64url(bytes(SigningKey(seed).verify_key))
+    public = encode_b64url(bytes(SigningKey(seed).verify_key))
     path = reg / "organizations" / "care-org.yaml"
     text = path.read_text(encoding="utf-8")
     new = f"keys:\n  - public_key: {public}\n    not_before: 2024-01-01\n    status: active\n"
@@ -115,11 +115,11 @@ def test_a_key_file_in_an_unknown_directory_is_found(reg: Path) -> None:
 
 
 SEED_FORMS: list[tuple[str, Callable[[bytes], str]]] = [
-    ("base64url", lambda s: keymod.b64url(s)),
+    ("base64url", lambda s: encode_b64url(s)),
     ("base64 with padding", lambda s: __import__("base64").b64encode(s).decode()),
     ("hex", lambda s: s.hex()),
     ("HEX", lambda s: s.hex().upper()),
-    ("64-byte seed+public key, base64url", lambda s: keymod.b64url(s + bytes(SigningKey(s).verify_key))),
+    ("64-byte seed+public key, base64url", lambda s: encode_b64url(s + bytes(SigningKey(s).verify_key))),
     ("64-byte seed+public key, hex", lambda s: (s + bytes(SigningKey(s).verify_key)).hex()),
 ]
 
@@ -146,7 +146,7 @@ def test_a_bare_seed_of_a_listed_key_in_a_note_is_found(
 
 def test_a_seed_in_a_readme_is_found_and_a_public_key_is_not(reg: Path) -> None:
     seed = _listed_seed(reg)
-    public = keymod.b64url(bytes(SigningKey(seed).verify_key))
+    public = encode_b64url(bytes(SigningKey(seed).verify_key))
     (reg / "colleges" / "README.md").write_text(f"public {public}\n\nsecret {seed.hex()}\n")
     found = problems(reg)
     assert len(found) == 1 and found[0].startswith(
