@@ -97,10 +97,10 @@ def test_issue_batch_never_echoes_the_cells_of_a_row(care_key: str, tmp_path: Pa
     )  # fmt: skip
     assert result.exit_code == 1
     text = result.output
-    assert "in.csv:2: level: expected 1, 2 or 3 (初级, 中级, 高级), got '[level cell]'" in text
-    assert f"in.csv:3: serial: {LEAK.format('serial')}" in text
-    assert "in.csv:4: ID number: check character is 1, expected X" in text
-    assert "in.csv:5: name: contains the invisible character U+3164 (HANGUL FILLER)" in text
+    assert "in.csv:2: error: level: expected 1, 2 or 3 (初级, 中级, 高级), got '[level cell]'" in text
+    assert f"in.csv:3: error: serial: {LEAK.format('serial')}" in text
+    assert "in.csv:4: error: ID number: check character is 1, expected X" in text
+    assert "in.csv:5: error: name: contains the invisible character U+3164 (HANGUL FILLER)" in text
     for secret in (ID, OTHER_ID, ID[:-1], "王小明", "李四", "张三"):
         assert secret not in text, secret
     assert not out.exists()
