@@ -5,6 +5,7 @@ the /issuance/ files with their index and schema; axe-core at phone and desktop 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
@@ -137,3 +138,19 @@ def test_record_pages_have_no_wcag_violations(chromium: Any, axe: str, served: s
             found[path] = problems
     context.close()
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+def test_publication_dates_come_from_the_replaced_sites_snapshot(built: Path) -> None:
+    from xcert.load import load_registry
+    from xcert.site.issuance import IssuanceView, index_dict
+
+    reg = load_registry(built.parent / "registry").registry
+    assert reg is not None
+    when = at("2023-02-01", hour=0) - 1  # 2023-01-31T23:59:59 in China: the China date counts
+    first = {"issuance/care-org/2023-a.yaml": {"published": when, "sha256": "00"}}
+    listed = {item.record.batch: item.published for item in IssuanceView(reg, first).records_of("care-org")}
+    assert listed == {"2022-old": None, "2023-a": dt.date(2023, 1, 31)}
+    assert {r["batch"]: r["published"] for r in index_dict(reg, first)["records"]} == {
+        "2022-old": None,
+        "2023-a": when,
+    }

@@ -155,6 +155,8 @@ _VIEWS: dict[int, tuple[Any, IssuanceView]] = {}  # id(pages.View) -> (that View
 
 def use_published(view: Any, first_published: Mapping[str, Mapping[str, Any]]) -> None:
     """Date the records by the snapshot of the site this build replaces (before rendering)."""
+    if len(_VIEWS) > 8:  # one build at a time: do not keep every past registry alive
+        _VIEWS.clear()
     _VIEWS[id(view)] = (view, IssuanceView(view.reg, first_published))
 
 
