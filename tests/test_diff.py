@@ -557,7 +557,7 @@ def test_compromise_says_recorded_certificates_stay_valid(pair: tuple[Path, Path
         rec = Record(org, f"b{count}", kid, count, 0, 1, bytes(32), "x.leaves", bytes(32))
         return RecordFile(rec, None, Path("x.leaves"))
 
-    records = (
+    records: tuple[RecordFile, ...] = (
         record("care-org", key.kid, 3),
         record("care-org", key.kid, 4),
         record("care-org", b"x" * 8, 50),

@@ -30,8 +30,9 @@ def _snippets() -> list[tuple[str, dict[str, object]]]:
 def _entries(data: dict[str, object]) -> list[tuple[str, dict[str, object]]]:
     """(registry folder, entry) for each entry a snippet defines: an organization,
     certificate, standard or notice file, or the colleges of a province's file."""
-    if isinstance(data.get("colleges"), list):
-        return [("colleges", c) for c in data["colleges"] if isinstance(c, dict) and "id" in c]
+    colleges = data.get("colleges")
+    if isinstance(colleges, list):
+        return [("colleges", c) for c in colleges if isinstance(c, dict) and "id" in c]
     if "code" in data and "levels" in data:
         return [("certificates", data)]
     if "id" in data and "certificate" in data and "published" in data:

@@ -16,6 +16,7 @@ import cwt
 import pytest
 from conftest import at, claims, fixture_key
 from cwt import COSE, COSEKey
+from cwt.cose_key_interface import COSEKeyInterface
 from nacl.signing import SigningKey
 from pycose.algorithms import EdDSA
 from pycose.headers import KID, Algorithm
@@ -52,7 +53,7 @@ def pycose_verify(token: bytes, public_key: bytes) -> bool:
     return msg.verify_signature()
 
 
-def cwt_key(public_key: bytes, seed: bytes | None = None) -> COSEKey:
+def cwt_key(public_key: bytes, seed: bytes | None = None) -> COSEKeyInterface:
     params: dict[int, Any] = {1: 1, 2: kid_of(public_key), 3: -8, -1: 6, -2: public_key}  # OKP, Ed25519
     if seed is not None:
         params[-4] = seed
@@ -70,6 +71,7 @@ def test_valid_vectors_verify_in_pycose_and_cwt(vector: dict[str, Any]) -> None:
     assert payload.hex() == vector["payload_hex"]
     if vector["claims"]["expires_at"] is None:  # cwt.decode also checks exp against today's clock
         decoded = cwt.decode(token, keys=[cwt_key(public_key)])
+        assert isinstance(decoded, dict)  # claims, not the raw payload bytes
         assert decoded[6] == vector["claims"]["issued_at"] and decoded[-65537][0] == 1
 
 

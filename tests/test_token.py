@@ -313,7 +313,7 @@ HDR = cbor2.dumps(GOOD_HDR, canonical=True)
 BODY = cbor2.dumps(GOOD_BODY)
 IAT_CBOR = cbor2.dumps(IAT)
 KEY_1X = cbor2.dumps(-65537)
-KID = bytes(GOOD_HDR[4])
+KID = tk.kid_of(PUB)
 
 
 def claims_map(*pairs: bytes) -> bytes:

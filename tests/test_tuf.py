@@ -396,6 +396,7 @@ def test_sign_refuses_a_key_that_is_not_a_reviewers(tmp_path: Path) -> None:
     from xcert.load import load_registry
 
     reg = load_registry(ROOT / "registry").registry
+    assert reg is not None
     with pytest.raises(tufrepo.TrustRepoError, match="not a reviewer key"):
         tufrepo.sign_targets(ROOT / "registry", reg, read_private_key(tufrepo.SANDBOX_TIMESTAMP_KEY))
 

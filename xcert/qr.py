@@ -53,7 +53,8 @@ def encode(text: str, ec_level: str = "M") -> QrCode:
     barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=ec_level)
     image = barcode.to_image(scale=1, add_quiet_zones=False)
     size = image.shape[0]
-    pixels = bytes(memoryview(image))
+    # zxingcpp's stub leaves out Image's buffer protocol, which the C++ binding has
+    pixels = bytes(memoryview(image))  # type: ignore[arg-type]
     assert len(pixels) == size * size, "expected one 8-bit pixel per module"
     # zxing images are 0 for dark, 255 for light
     modules = pixels.translate(bytes([1] + [0] * 255))

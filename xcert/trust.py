@@ -56,7 +56,7 @@ def stamp_for(registry_dir: Path, now: dt.datetime | None = None) -> Stamp:
         digest.update(path.relative_to(registry_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     built = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
-    return Stamp(digest.hexdigest()[:16], _git_commit(Path(registry_dir)), _ts(built))
+    return Stamp(digest.hexdigest()[:16], _git_commit(Path(registry_dir)), iso_z(built))
 
 
 def _git_commit(directory: Path) -> str | None:
