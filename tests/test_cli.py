@@ -25,7 +25,7 @@ from conftest import FIXTURE_REGISTRY, fixture_key
 from PIL import Image
 from pycose.keys import OKPKey
 from pycose.keys.curves import Ed25519
-from pycose.messages import CoseMessage
+from pycose.messages import CoseMessage, Sign1Message
 
 from xcert import cli
 from xcert.keys import PrivateKey, write_private_key
@@ -245,6 +245,7 @@ def test_verify_exit_status_and_json(care_key: str, tmp_path: Path, signed_repo:
     from xcert import trust as trustmod
 
     reg = load_registry(FIXTURE_REGISTRY).registry
+    assert reg is not None
     site = tmp_path / "site"
     trust = signed_repo.publish(json.loads(trustmod.trust_content(reg)), site)
     state = ["--root", str(signed_repo.root), "--state", str(tmp_path / "state")]
@@ -308,9 +309,11 @@ def test_end_to_end_issue_scan_verify(tmp_path: Path) -> None:
     url = issued.stdout.strip()
     assert "TEST" in issued.stderr
 
-    scanned = zxingcpp.read_barcodes(Image.open(png), formats=zxingcpp.BarcodeFormat.QRCode)
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    scanned = zxingcpp.read_barcodes(Image.open(png), formats=qr_only)
     assert [b.text for b in scanned] == [url]
-    assert int(scanned[0].extra["Version"]) <= 9
+    extra = scanned[0].extra
+    assert isinstance(extra, dict) and int(extra["Version"]) <= 9
 
     checked = xcert("verify", scanned[0].text, "--registry", str(ROOT / "registry"), cwd=tmp_path)
     assert checked.returncode == 3, checked.stdout + checked.stderr  # TEST: never exit 0
@@ -321,6 +324,7 @@ def test_end_to_end_issue_scan_verify(tmp_path: Path) -> None:
     token = token_from_text(scanned[0].text)
     (public,) = trust.keys_for(decode(token).kid)
     message = CoseMessage.decode(token)
+    assert isinstance(message, Sign1Message)
     message.key = OKPKey(crv=Ed25519, x=public.public_key)
     assert message.verify_signature() and public.organization == "sandbox"
 

@@ -134,7 +134,7 @@ def test_deployment_urls_replace_the_local_defaults_everywhere(tmp_path: Path) -
     argv = ["--registry", str(FIXTURE_REGISTRY), "--out", str(out)]
     urls = ["--site-url", "https://registry.example.cn/", "--verify-url", "https://v.example.cn"]
     assert build.main([*argv, *urls]) == 0
-    trust = parse_trust_list(_read(out, "keys.json"))
+    trust = parse_trust_list((out / "keys.json").read_bytes())
     assert (trust.site_url, trust.verify_url) == ("https://registry.example.cn", "https://v.example.cn")
     assert "https://registry.example.cn/" in _read(out, "sitemap.xml")
     for path in sorted(out.rglob("*")):
