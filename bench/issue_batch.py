@@ -60,7 +60,7 @@ def main() -> None:
     key = read_private_key(ROOT / "sandbox" / "sandbox-TEST-ONLY.key")
     trust = trust_list_from_registry(ROOT / "registry")
     if args.svg_only:
-        issue._render_chunk = _svg_only  # type: ignore[assignment]
+        issue._render_chunk = _svg_only
     with tempfile.TemporaryDirectory(prefix="xcert-bench-") as tmp:
         src = Path(tmp) / "batch.csv"
         write_csv(src, args.rows)
@@ -92,7 +92,7 @@ def main() -> None:
 def _svg_only(items: list[tuple[str, str]]) -> int:
     from xcert import qr
 
-    out, ecc = Path(str(issue._W["out"])), str(issue._W["ecc"])
+    out, ecc = Path(issue._W[0].job.out), issue._W[0].job.ecc
     for serial, url in items:
         (out / f"{issue.file_stem(serial)}.svg").write_text(qr.to_svg(qr.encode(url, ecc)), encoding="ascii")
     return len(items)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from nacl.signing import SigningKey
 
@@ -299,8 +300,14 @@ def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
                     (
                         line,
                         Request(
-                            **{k: cells.get(k) or None for k in OPTIONAL_COLUMNS},
-                            **{k: cells[k] for k in REQUIRED_COLUMNS},
+                            cells["certificate"],
+                            cells["level"],
+                            cells["serial"],
+                            cells["name"],
+                            cells["id_number"],
+                            date=cells.get("date") or None,
+                            college=cells.get("college") or None,
+                            expires=cells.get("expires") or None,
                         ),
                     )
                 )
@@ -312,22 +319,41 @@ def read_csv(path: Path) -> tuple[list[tuple[int, Request]], list[Problem]]:
     return rows, problems
 
 
-# Worker state, set once per process by _init so tasks carry only their rows.
-_W: dict[str, object] = {}
+@dataclass(frozen=True)
+class _Job:
+    """What every row of a batch shares, sent once to each worker process (see _init)."""
+
+    seed: bytes  # the signing key's: each process makes its own SigningKey from it
+    org: str
+    trust: TrustList
+    now: dt.datetime
+    day: dt.date
+    out: str  # the temporary directory the files go into
+    ecc: str
 
 
-def _init(
-    seed: bytes, org: str, trust: TrustList, now: dt.datetime, day: dt.date, out: str, ecc: str
-) -> None:
-    _W.update(key=PrivateKey(org, SigningKey(seed)), trust=trust, now=now, day=day, out=out, ecc=ecc)
+class _Worker(NamedTuple):
+    job: _Job
+    key: PrivateKey
+
+
+# This process's batch (one at most), set once per process by _init so tasks carry only their rows.
+_W: list[_Worker] = []
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _init(job: _Job) -> None:
+    _W[:] = [_Worker(job, PrivateKey(job.org, SigningKey(job.seed)))]
 
 
 def _check_chunk(rows: list[tuple[int, Request]]) -> list[tuple[int, bytes | None, list[str]]]:
-    key, trust, now, day = _W["key"], _W["trust"], _W["now"], _W["day"]
+    job, key = _W[0]
     done: list[tuple[int, bytes | None, list[str]]] = []
     for line, req in rows:
         try:
-            token, _ = sign_checked(make_claims(req, day), key, trust, now)  # type: ignore[arg-type]
+            token, _ = sign_checked(make_claims(req, job.day), key, job.trust, job.now)
             done.append((line, token, []))
         except IssueError as e:
             done.append((line, None, [redact(p, req) for p in e.problems]))
@@ -335,7 +361,7 @@ def _check_chunk(rows: list[tuple[int, Request]]) -> list[tuple[int, bytes | Non
 
 
 def _render_chunk(items: list[tuple[str, str]]) -> int:
-    out, ecc = Path(str(_W["out"])), str(_W["ecc"])
+    out, ecc = Path(_W[0].job.out), _W[0].job.ecc
     for serial, url in items:
         code = qr.encode(url, ecc)
         stem = file_stem(serial)
@@ -344,7 +370,7 @@ def _render_chunk(items: list[tuple[str, str]]) -> int:
     return len(items)
 
 
-def _chunks(items: Sequence[object], size: int = CHUNK) -> Iterator[list[object]]:
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
 
@@ -397,11 +423,11 @@ def issue_batch(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        init = (bytes(key.signing_key), key.org, trust, now, day, str(tmp), ecc)
-        with _pool(workers, init) as run:
+        job = _Job(bytes(key.signing_key), key.org, trust, now, day, str(tmp), ecc)
+        with _pool(workers, job) as pool:
             tokens: dict[int, bytes] = {}
             update = progress("checking", len(rows)) if progress else nothing
-            for chunk in run(_check_chunk, _chunks(rows)):
+            for chunk in pool.map(_check_chunk, _chunks(rows)):
                 for line, token, reasons in chunk:
                     problems += [_line(source, line, r) for r in reasons]
                     if token is not None:
@@ -415,7 +441,7 @@ def issue_batch(
                 writer.writerow(("serial", "url"))
                 writer.writerows(items)
             update = progress("writing", len(items)) if progress else nothing
-            for n in run(_render_chunk, _chunks(items)):
+            for n in pool.map(_render_chunk, _chunks(items)):
                 update(n)
         os.chmod(tmp, 0o755)
         os.rename(tmp, out)  # replaces an empty directory atomically on POSIX
@@ -436,18 +462,21 @@ def issue_batch(
 
 
 class _pool:
-    """``run(fn, chunks)`` in order: in this process for one worker, else a process pool."""
+    """``map(fn, chunks)`` in order: in this process for one worker, else a process pool."""
 
-    def __init__(self, workers: int, init: tuple[object, ...]) -> None:
-        self.workers, self.init = workers, init
+    def __init__(self, workers: int, job: _Job) -> None:
+        self.workers, self.job = workers, job
         self.executor: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> Callable[..., Iterator[object]]:
+    def __enter__(self) -> _pool:
         if self.workers == 1:
-            _init(*self.init)  # type: ignore[arg-type]
-            return lambda fn, chunks: map(fn, chunks)
-        self.executor = ProcessPoolExecutor(self.workers, initializer=_init, initargs=self.init)
-        return lambda fn, chunks: self.executor.map(fn, chunks)  # type: ignore[union-attr]
+            _init(self.job)
+        else:
+            self.executor = ProcessPoolExecutor(self.workers, initializer=_init, initargs=(self.job,))
+        return self
+
+    def map(self, fn: Callable[[T], R], chunks: Iterable[T]) -> Iterator[R]:
+        return map(fn, chunks) if self.executor is None else self.executor.map(fn, chunks)
 
     def __exit__(self, *exc: object) -> None:
         if self.executor is not None:
