@@ -203,9 +203,9 @@ def read_mapping(path: Path | None) -> Mapping_:
     sections: dict[str, dict[str, dict[str, Any]]] = {}
     where: dict[tuple[str, str], str] = {}
     for section in ("organizations", "certificates", "colleges"):
-        entries = doc.get(section) or {}
+        entries = doc.get(section)  # a YMap (MAPPING checked it), or absent
         sections[section] = {}
-        for name, value in entries.items():
+        for name, value in (entries or {}).items():
             sections[section][names.normalise(name)] = dict(value)
             where[(section, names.normalise(name))] = str(entries.key_loc(name))
     return Mapping_(
@@ -446,8 +446,8 @@ class Planner:
             known = ", ".join(f.zh for f in self.reg.settings.fields)
             self.fail(row.where("field"), f"'{row.get('field')}' is not a field of registry.yaml ({known})")
             return
-        missing = [w for w, v in (("English name (en)", en), ("field", field_id)) if not v]
-        if missing:
+        if not en or not field_id:
+            missing = [w for w, v in (("English name (en)", en), ("field", field_id)) if not v]
             self.fail(
                 where,
                 f"new certificate '{name}' needs its {' and '.join(missing)}: add a column, or the "
