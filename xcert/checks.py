@@ -5,15 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
-from .model import Certificate, College, Key, Registry, RevocationList, Src, Status
+from .model import Certificate, College, Key, Pilot, Registry, RevocationList, Site, Src, Status
 from .problems import Loc, Problems
 
 T = TypeVar("T")
-Ref = Callable[..., Any]
+
+
+class Ref(Protocol):
+    """`_ref_in` with its `unusable` ids given: the entry `ident` names in `table`, or None
+    after reporting it at `src.at(field)` as `what`."""
+
+    def __call__(
+        self, table: Mapping[str, T], ident: str, src: Src, field: str, what: str, out: Problems
+    ) -> T | None: ...
 
 
 def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) -> None:
@@ -37,18 +45,16 @@ def run(reg: Registry, out: Problems, unusable: frozenset[str] = frozenset()) ->
         _certificate(reg, cert, out, _ref)
     for std in reg.standards.values():
         _ref(reg.organizations, std.organization, std.src, "organization", "organization", out)
-        cert = _ref(reg.certificates, std.certificate, std.src, "certificate", "certificate", out)
-        if cert is not None and cert.organization != std.organization:
+        of = _ref(reg.certificates, std.certificate, std.src, "certificate", "certificate", out)
+        if of is not None and of.organization != std.organization:
             out.error(
                 std.src.at("organization"),
                 f"organization: standard is by '{std.organization}' but certificate "
-                f"'{cert.code}' belongs to '{cert.organization}'",
+                f"'{of.code}' belongs to '{of.organization}'",
             )
         for lv in std.levels:
-            if cert is not None and lv.level not in cert.levels:
-                out.error(
-                    std.src.loc, f"levels: level {lv.level} is not offered by certificate '{cert.code}'"
-                )
+            if of is not None and lv.level not in of.levels:
+                out.error(std.src.loc, f"levels: level {lv.level} is not offered by certificate '{of.code}'")
     for college in reg.colleges.values():
         _college(reg, college, out, _ref)
     for revocations in reg.revocations.values():
@@ -167,7 +173,11 @@ def _college(reg: Registry, college: College, out: Problems, _ref: Ref) -> None:
             college.src.at("code"),
             f"{at}.code: school code {college.code} does not carry province {college.province} in digits 3-4",
         )
-    for kind, records in (("pilots", college.pilots), ("sites", college.sites)):
+    groups: tuple[tuple[str, Sequence[Pilot | Site]], ...] = (
+        ("pilots", college.pilots),
+        ("sites", college.sites),
+    )
+    for kind, records in groups:
         seen: dict[tuple[str, dt.date], int] = {}
         for i, rec in enumerate(records):
             where = f"{at}.{kind}[{i}]"
