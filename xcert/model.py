@@ -7,6 +7,7 @@ out of equality, so two registries compare by content alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections import defaultdict
@@ -109,7 +110,7 @@ NO_SRC = Src("<memory>", pack(1, 1))
 
 
 def _src() -> Src:
-    return field(default=NO_SRC, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NO_SRC, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,7 @@ class Certificate:
     batch: int | None = None
     standard: str | None = None
     validity_years: int | None = None
-    credits: Mapping[int, int] = field(default_factory=dict)
+    credits: Mapping[int, int] = dataclasses.field(default_factory=dict)  # `field` is a column here
     majors: tuple[str, ...] = ()
     example: bool = False
     sources: tuple[str, ...] = ()
