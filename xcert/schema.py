@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import codes, lookalike
 from .problems import Problems
@@ -303,7 +303,7 @@ def _ordered(earlier: str, later: str) -> Callable[[YMap, str, Problems], None]:
     return rule
 
 
-def _is_date(v: Any) -> bool:
+def _is_date(v: Any) -> TypeGuard[dt.date]:
     return isinstance(v, dt.date) and not isinstance(v, dt.datetime)
 
 
