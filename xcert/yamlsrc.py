@@ -285,7 +285,8 @@ class _Builder:
             result = construct(ScalarNode(tag, value))
         except (ValueError, OverflowError, yaml.YAMLError) as e:
             raise self.fail(event, f"cannot read value {value!r}: {e}") from None
-        if type(result) in (int, float) and str(result) != value:  # keep the spelling: 0012, 1.50
-            result = (SourceInt if type(result) is int else SourceFloat)(result)
+        # keep the spelling (0012, 1.50) of a plain int or float (not a bool)
+        if (type(result) is int or type(result) is float) and str(result) != value:
+            result = SourceInt(result) if type(result) is int else SourceFloat(result)
             result.source = value
         return result
