@@ -148,8 +148,9 @@ def site_cmd(
     """Check, then build the static site with the signed trust list (keys.json + tuf/)."""
     from .site import build_site
 
-    urls = {k: v for k, v in (("site_url", site_url), ("verify_url", verify_url)) if v}
-    _exit(build_site(Path(registry), out, urls, timestamp_key))
+    _exit(
+        build_site(Path(registry), out, site_url=site_url, verify_url=verify_url, timestamp_key=timestamp_key)
+    )
 
 
 # --- diff, schema -----------------------------------------------------------------------

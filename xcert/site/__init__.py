@@ -42,13 +42,15 @@ from . import issuance as issuance_site
 def build_site(
     registry: Path,
     out: Path,
-    urls: dict[str, str] | None = None,
+    *,
+    site_url: str | None = None,
+    verify_url: str | None = None,
     timestamp_key: Path | None = None,
     sources: SiteSources | None = None,
 ) -> int:
     """Check, build and swap in the site; return a process exit code.
 
-    `urls` ({"site_url": …, "verify_url": …}) overrides registry.yaml's local defaults for
+    `site_url` and `verify_url`, when given, override registry.yaml's local defaults for
     a deployment; the trust list and every page then carry the public addresses (the trust
     list's are signed content: they must match what the reviewers signed).
 
@@ -71,8 +73,12 @@ def build_site(
         )
         return 1
     reg = result.registry
-    if urls:
-        reg = dataclasses.replace(reg, settings=dataclasses.replace(reg.settings, **urls))
+    if site_url or verify_url:
+        old = reg.settings
+        new = dataclasses.replace(
+            old, site_url=site_url or old.site_url, verify_url=verify_url or old.verify_url
+        )
+        reg = dataclasses.replace(reg, settings=new)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
