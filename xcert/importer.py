@@ -399,10 +399,10 @@ class Planner:
         entry = self.mapping.entry("organizations", name)
         kind = entry.get("kind") or names.organization_kind(name)
         province = entry.get("province") or names.province_in_name(name)
-        missing = [w for w, v in (("kind", kind), ("province", province)) if not v]
         ident = entry.get("id") or names.unique_slug(names.organization_slug(name), self.org_ids)
         self.org_ids.add(ident)
-        if missing:
+        if not kind or not province:
+            missing = [w for w, v in (("kind", kind), ("province", province)) if not v]
             self.fail(
                 row.where("organization"),
                 f"new organization '{name}': its name does not tell its {' and '.join(missing)}; add "
@@ -410,7 +410,7 @@ class Planner:
                 'province: "<GB/T 2260 code>"}}',
             )
             return None
-        self.plan.orgs[ident] = NewOrg(ident, name, kind, province, entry.get("en"))  # type: ignore[arg-type]
+        self.plan.orgs[ident] = NewOrg(ident, name, kind, province, entry.get("en"))
         self.orgs.add(ident, name)
         return ident
 

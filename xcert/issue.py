@@ -122,14 +122,15 @@ def make_claims(req: Request, default_day: dt.date | None = None) -> Claims:
     problems += _id_leaks(req)
     if problems:
         raise IssueError(problems)
+    assert level is not None and tail is not None  # either being None added a problem above
     try:
         return Claims(
             version=1,
             certificate=req.certificate.strip(),
-            level=level,  # type: ignore[arg-type]
+            level=level,
             serial=req.serial.strip(),
             holder_name=unicodedata.normalize("NFC", req.name.strip()),
-            id_tail=tail,  # type: ignore[arg-type]
+            id_tail=tail,
             issued_at=_seconds(day_start(day)),
             expires_at=expires,
             college=(req.college or "").strip() or None,
