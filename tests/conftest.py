@@ -27,7 +27,7 @@ from verify_api.app import create_app
 from xcert import codes, tufrepo
 from xcert import trust as trustmod
 from xcert.load import load_registry
-from xcert.model import CST
+from xcert.model import CST, Registry
 from xcert.token import Claims, kid_of, sign
 from xcert.verify import EXPIRED, INVALID, REVOKED, VALID
 
@@ -59,15 +59,20 @@ def claims(**overrides: Any) -> Claims:
     return Claims(**values)
 
 
-@pytest.fixture(scope="session")
-def registry():  # type: ignore[no-untyped-def]
-    result = load_registry(FIXTURE_REGISTRY)
-    assert result.ok, [p.format() for p in result.errors]
+def registry_at(path: Path) -> Registry:
+    """The registry at `path`, which must load without errors."""
+    result = load_registry(path)
+    assert result.ok and result.registry is not None, [p.format() for p in result.errors]
     return result.registry
 
 
 @pytest.fixture(scope="session")
-def trust_json(registry) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def registry() -> Registry:
+    return registry_at(FIXTURE_REGISTRY)
+
+
+@pytest.fixture(scope="session")
+def trust_json(registry) -> dict[str, Any]:
     return {**json.loads(trustmod.dumps(trustmod.build_trust_list(registry))), "version": "test"}
 
 
@@ -80,7 +85,7 @@ def signed_repo(tmp_path_factory: pytest.TempPathFactory) -> SignedRepo:
 
 
 @pytest.fixture
-def make_trust(trust_json) -> Callable[..., trustmod.TrustList]:  # type: ignore[no-untyped-def]
+def make_trust(trust_json) -> Callable[..., trustmod.TrustList]:
     """A trust list, optionally changed by a function of its JSON (one rule per test)."""
 
     def make(change: Callable[[dict[str, Any]], None] | None = None) -> trustmod.TrustList:

@@ -264,7 +264,7 @@ def test_verify_exit_status_and_json(care_key: str, tmp_path: Path, signed_repo:
 def test_serve_is_a_thin_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     fake = types.ModuleType("verify_api.serve")
-    fake.serve = lambda *args, **kwargs: calls.append((*args, kwargs))  # type: ignore[attr-defined]
+    vars(fake).update(serve=lambda *args, **kwargs: calls.append((*args, kwargs)))
     monkeypatch.setitem(sys.modules, "verify_api.serve", fake)
     url = "https://1x.example.cn/keys.json"
     result = run("serve", "--trust", url, "--root", "r.json", "--port", "9000", "--workers", "4")

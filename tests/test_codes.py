@@ -63,5 +63,5 @@ def test_base64url_one_spelling_only() -> None:
         "4n+1 characters": KEY + "A" * 2,
         "not text": b"AAAA",
     }
-    assert {why: codes.decode_b64url(text) for why, text in refused.items()} == dict.fromkeys(refused)  # type: ignore[arg-type]
+    assert {why: codes.decode_b64url(text) for why, text in refused.items()} == dict.fromkeys(refused)  # type: ignore[arg-type]  # bytes on purpose
     assert "base64url" in (codes.public_key_problem(KEY[:-1] + chr(ord(KEY[-1]) + 1)) or "")

@@ -83,7 +83,7 @@ def test_bad_signature_vectors_fail_in_pycose_and_cwt(vector: dict[str, Any]) ->
         COSE.new().decode(token, keys=[cwt_key(public_key)])
 
 
-def test_fresh_token_verifies_in_pycose_with_only_the_public_key(signed) -> None:  # type: ignore[no-untyped-def]
+def test_fresh_token_verifies_in_pycose_with_only_the_public_key(signed) -> None:
     token = signed(serial="S-0042", holder_name="欧阳明月", college=None)
     assert pycose_verify(token, bytes(fixture_key(2).verify_key))
 
@@ -127,7 +127,7 @@ def cwt_sign(payload: bytes, key: SigningKey) -> bytes:
 
 
 @pytest.mark.parametrize("signer", [pycose_sign, cwt_sign], ids=["pycose", "cwt"])
-def test_their_signature_over_our_claims_verifies_with_ours(signer, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_their_signature_over_our_claims_verifies_with_ours(signer, make_trust) -> None:
     key = SigningKey(b"interop-key-not-in-any-registry.")
     ours = claims(serial="2023011000000007", issued_at=at("2023-03-01"))
     token = signer(encode_claims(ours), key)
@@ -138,6 +138,6 @@ def test_their_signature_over_our_claims_verifies_with_ours(signer, make_trust) 
 
 
 @pytest.mark.parametrize("signer", [pycose_sign, cwt_sign], ids=["pycose", "cwt"])
-def test_their_token_with_the_published_fixture_key(signer, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_their_token_with_the_published_fixture_key(signer, make_trust) -> None:
     token = signer(encode_claims(claims()), fixture_key(2))
     assert verify(token, make_trust(), NOW).status == VALID

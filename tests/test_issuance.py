@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import at, claims, fixture_key
+from nacl.signing import SigningKey
 
 from xcert import issuance, merkle
 from xcert.load import load_registry
@@ -142,10 +143,10 @@ def test_an_active_key_of_a_suspended_organization_is_refused(reg_dir: Path) -> 
     ]
 
 
-def issuance_b64(key: object) -> str:
+def issuance_b64(key: SigningKey) -> str:
     from xcert.codes import encode_b64url
 
-    return encode_b64url(bytes(key.verify_key))  # type: ignore[attr-defined]
+    return encode_b64url(bytes(key.verify_key))
 
 
 def test_issue_batch_writes_the_record(reg_dir: Path, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def org(data: dict[str, Any], org_id: str) -> dict[str, Any]:
     return next(o for o in data["organizations"] if o["id"] == org_id)
 
 
-def test_issue_signs_what_verifies(make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_issue_signs_what_verifies(make_trust) -> None:
     trust = make_trust()
     issued = issue.issue(request(), KEY, trust, NOW)
     assert issued.url.startswith("https://verify.1x.example.cn/c/")
@@ -48,7 +48,7 @@ def test_issue_signs_what_verifies(make_trust) -> None:  # type: ignore[no-untyp
     assert c.expires_at is None  # the verifier derives expiry from validity_years
 
 
-def test_explicit_expiry_only_on_request(make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_explicit_expiry_only_on_request(make_trust) -> None:
     issued = issue.issue(request(expires="2025-01-10"), KEY, make_trust(), NOW)
     assert issued.claims.expires_at == at("2025-01-10", hour=0)
 
@@ -86,18 +86,18 @@ def test_every_input_problem_is_reported_at_once() -> None:
         ({"certificate": "no-such-type"}, None, "certificate.owner"),
     ],
 )
-def test_refusals_come_from_the_verifier(changes, trust_change, code, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_come_from_the_verifier(changes, trust_change, code, make_trust) -> None:
     with pytest.raises(IssueError) as e:
         issue.issue(request(**changes), KEY, make_trust(trust_change), NOW)
     assert [p.split(":")[0] for p in e.value.problems] == code.split()
 
 
-def test_refuses_a_key_unknown_to_the_trust_list(make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_refuses_a_key_unknown_to_the_trust_list(make_trust) -> None:
     with pytest.raises(IssueError, match=r"key\.known: The signing key is not in the published trust list"):
         issue.issue(request(), PrivateKey("care-org", fixture_key(7)), make_trust(), NOW)
 
 
-def test_refuses_a_key_file_naming_another_organization(make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_refuses_a_key_file_naming_another_organization(make_trust) -> None:
     with pytest.raises(IssueError, match="says organization 'logi-org'"):
         issue.issue(request(), PrivateKey("logi-org", fixture_key(2)), make_trust(), NOW)
 
@@ -123,7 +123,7 @@ def good_rows(n: int = 5) -> list[list[str]]:
     ]
 
 
-def test_batch_writes_tokens_and_qr_files(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_writes_tokens_and_qr_files(tmp_path, make_trust) -> None:
     trust = make_trust()
     rows = good_rows() + [["old-care", "1", "A/7", "李娜", ID, "2023-01-10", ""]]
     src = write_csv(tmp_path / "in.csv", rows, bom=True)
@@ -141,7 +141,7 @@ def test_batch_writes_tokens_and_qr_files(tmp_path, make_trust) -> None:  # type
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp dir left
 
 
-def test_batch_is_deterministic_across_workers(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_is_deterministic_across_workers(tmp_path, make_trust) -> None:
     src = write_csv(tmp_path / "in.csv", good_rows(12))
     for name, workers in (("a", 1), ("b", 2)):
         issue.issue_batch(KEY, src, tmp_path / name, make_trust(), workers=workers, now=NOW)
@@ -150,7 +150,7 @@ def test_batch_is_deterministic_across_workers(tmp_path, make_trust) -> None:  #
     assert a == b and len(a) == 25
 
 
-def test_batch_date_column_and_default_date(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_date_column_and_default_date(tmp_path, make_trust) -> None:
     rows = [r[:5] for r in good_rows(2)]
     src = write_csv(tmp_path / "in.csv", rows, header=HEADER[:5])
     issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=1, now=NOW, date=dt.date(2023, 2, 1))
@@ -158,7 +158,7 @@ def test_batch_date_column_and_default_date(tmp_path, make_trust) -> None:  # ty
     assert decode(token_from_text(url)).claims.issued_at == at("2023-02-01", hour=0)
 
 
-def test_batch_reports_every_bad_row_and_issues_nothing(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_reports_every_bad_row_and_issues_nothing(tmp_path, make_trust) -> None:
     rows = good_rows(3) + [
         ["old-care", "4", "S1", "王", ID, "2023-01-10", ""],  # line 5: level
         ["old-care", "1", "S2", "王", "110105194912310021", "2023-01-10", ""],  # 6: ID check
@@ -194,14 +194,14 @@ def test_batch_reports_every_bad_row_and_issues_nothing(tmp_path, make_trust) ->
         ([*HEADER, "level"], "duplicate column: level"),
     ],
 )  # fmt: skip
-def test_batch_header_problems(tmp_path, make_trust, header, message) -> None:  # type: ignore[no-untyped-def]
+def test_batch_header_problems(tmp_path, make_trust, header, message) -> None:
     src = write_csv(tmp_path / "in.csv", [], header=header)
     with pytest.raises(BatchError) as e:
         issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=1, now=NOW)
     assert [(p.loc.line, p.message) for p in e.value.problems] == [(1, message)]
 
 
-def test_batch_refuses_a_non_empty_out_dir_but_fills_an_empty_one(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_refuses_a_non_empty_out_dir_but_fills_an_empty_one(tmp_path, make_trust) -> None:
     src = write_csv(tmp_path / "in.csv", good_rows(1))
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
@@ -212,7 +212,7 @@ def test_batch_refuses_a_non_empty_out_dir_but_fills_an_empty_one(tmp_path, make
     assert (tmp_path / "empty" / "tokens.csv").exists()
 
 
-def test_batch_not_utf8(tmp_path, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_batch_not_utf8(tmp_path, make_trust) -> None:
     src = tmp_path / "in.csv"
     src.write_bytes(",".join(HEADER).encode() + "\n老年,1".encode("gbk"))
     with pytest.raises(BatchError) as e:

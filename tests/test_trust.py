@@ -13,7 +13,7 @@ from xcert import trust
 from xcert.load import load_registry
 
 
-def test_dates_become_exact_instants(trust_json) -> None:  # type: ignore[no-untyped-def]
+def test_dates_become_exact_instants(trust_json) -> None:
     care = next(o for o in trust_json["organizations"] if o["id"] == "care-org")
     retired = next(k for k in care["keys"] if k["status"] == "retired")
     assert retired["sign_from"] == "2019-04-10T00:00:00+08:00"
@@ -44,13 +44,13 @@ def test_bytes_depend_only_on_security_content(tmp_path: Path) -> None:
     assert changed != original and json.loads(changed)["version"] != json.loads(original)["version"]
 
 
-def load(directory: Path):  # type: ignore[no-untyped-def]
+def load(directory: Path):
     result = load_registry(directory)
     assert result.ok, [p.format() for p in result.errors]
     return result.registry
 
 
-def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip_and_kid_is_derived_not_trusted(trust_json) -> None:
     data = json.loads(json.dumps(trust_json))
     data["organizations"][0]["keys"][0]["kid"] = "0000000000000000"  # a lying file
     parsed = trust.TrustList.from_dict(data)
@@ -76,7 +76,7 @@ def test_stamp_is_a_content_hash(tmp_path: Path) -> None:
     assert trust.stamp_for(copy, now).version not in (original, changed)
 
 
-def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:  # type: ignore[no-untyped-def]
+def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:
     path = tmp_path / "keys.json"
     path.write_text(json.dumps(trust_json), encoding="utf-8")
     assert "care-org" in trust.read_trust_list(path).organizations
@@ -88,7 +88,7 @@ def test_read_from_file_and_missing_file(tmp_path: Path, trust_json) -> None:  #
         raise AssertionError("a missing trust list must be refused")
 
 
-def test_one_model_writes_and_reads_the_same_bytes(registry) -> None:  # type: ignore[no-untyped-def]
+def test_one_model_writes_and_reads_the_same_bytes(registry) -> None:
     """The writer is the reader's model serialised: keys.json → from_dict → to_dict → keys.json."""
     written = trust.trust_content(registry)
     parsed = trust.parse_trust_list(written)

@@ -114,13 +114,13 @@ CASES: list[tuple[str, dict[str, Any], Any, str, str | None]] = [
 @pytest.mark.parametrize(
     ("name", "overrides", "change", "status", "failing"), CASES, ids=[c[0] for c in CASES]
 )
-def test_rule(name, overrides, change, status, failing, signed, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_rule(name, overrides, change, status, failing, signed, make_trust) -> None:
     result = verify(signed(**overrides), make_trust(change), NOW)
     assert result.status == status, [c for c in result.checks if not c.ok]
     assert [c.code for c in result.failures] == ([failing] if failing else [])
 
 
-def test_valid_result_carries_what_the_employer_compares(signed, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_valid_result_carries_what_the_employer_compares(signed, make_trust) -> None:
     result = verify(signed(), make_trust(), NOW)
     data = result.to_dict()
     assert data["claims"]["holder_name"] == "王小明" and data["claims"]["id_tail"] == "123X"
@@ -129,7 +129,7 @@ def test_valid_result_carries_what_the_employer_compares(signed, make_trust) -> 
     assert not result.test
 
 
-def test_tampered_signature_is_invalid_and_shows_no_claims(signed, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_signature_is_invalid_and_shows_no_claims(signed, make_trust) -> None:
     token = bytearray(signed())
     token[-1] ^= 1
     result = verify(bytes(token), make_trust(), NOW)
@@ -137,7 +137,7 @@ def test_tampered_signature_is_invalid_and_shows_no_claims(signed, make_trust) -
     assert result.claims is None
 
 
-def test_kid_collision_tries_every_key(signed, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_kid_collision_tries_every_key(signed, make_trust) -> None:
     """Two different keys share care-org's kid (forced: an 8-byte collision cannot be found
     for a test), and the impostor is tried first: the token still verifies, with the key that
     signed it."""
@@ -158,19 +158,19 @@ def test_kid_collision_tries_every_key(signed, make_trust) -> None:  # type: ign
 
 
 @pytest.mark.parametrize("text", ["", "https://v.example/c/", "https://v.example/c/12x", "0" * 5000, "zz"])
-def test_malformed_text(text: str, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_text(text: str, make_trust) -> None:
     result = verify(text, make_trust(), NOW)
     assert result.status == MALFORMED and [c.code for c in result.checks] == ["token.format"]
 
 
-def test_url_and_digits_forms_verify(signed, make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_url_and_digits_forms_verify(signed, make_trust) -> None:
     token = signed()
     trust = make_trust()
     assert verify(f"https://verify.1x.example.cn/c/{to_digits(token)}", trust, NOW).valid
     assert verify(to_digits(token), trust, NOW).valid
 
 
-def test_sandbox_is_flagged_test(make_trust) -> None:  # type: ignore[no-untyped-def]
+def test_sandbox_is_flagged_test(make_trust) -> None:
     def sandbox(data: dict[str, Any]) -> None:
         org(data, "care-org")["sandbox"] = True
 

@@ -326,7 +326,7 @@ class TrustClient:
     def _signed_by(self) -> SignedBy:
         """What the just-verified metadata in the state directory says."""
 
-        def load(name: str) -> Metadata:  # type: ignore[type-arg]
+        def load(name: str) -> Metadata:
             return Metadata.from_bytes((self.state_dir / f"{name}.json").read_bytes())
 
         root: Root = load("root").signed
