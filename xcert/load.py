@@ -233,8 +233,8 @@ def _src(m: YMap) -> Src:
     return Src(m.path, m.pos, m.value_pos)
 
 
-def _text(m: YMap | None) -> Text | None:
-    return Text(m["zh"], m.get("en")) if m is not None else None
+def _text(m: YMap) -> Text:
+    return Text(m["zh"], m.get("en"))
 
 
 def _history(items: YList) -> tuple[Status, ...]:
@@ -274,14 +274,14 @@ def _key(k: YMap) -> Key:
 def _organization(d: YMap) -> Organization:
     return Organization(
         id=d["id"],
-        name=_text(d["name"]),  # type: ignore[arg-type]
+        name=_text(d["name"]),
         kind=d["kind"],
         province=d["province"],
         status=_history(d["status"]),
         keys=tuple(_key(k) for k in d.get("keys", ())),
         uscc=d.get("uscc"),
         website=d.get("website"),
-        parent=_text(d.get("parent")),
+        parent=_text(d["parent"]) if d.get("parent") is not None else None,
         sandbox=d.get("sandbox", False),
         **_common(d),
     )
@@ -290,7 +290,7 @@ def _organization(d: YMap) -> Organization:
 def _certificate(d: YMap) -> Certificate:
     return Certificate(
         code=d["code"],
-        name=_text(d["name"]),  # type: ignore[arg-type]
+        name=_text(d["name"]),
         organization=d["organization"],
         field=d["field"],
         levels=tuple(sorted(d["levels"])),
@@ -317,7 +317,7 @@ def _standard(d: YMap) -> Standard:
     )
     return Standard(
         id=d["id"],
-        title=_text(d["title"]),  # type: ignore[arg-type]
+        title=_text(d["title"]),
         version=d["version"],
         organization=d["organization"],
         certificate=d["certificate"],
@@ -339,7 +339,7 @@ def _colleges(files: list[YMap], out: Problems) -> MappingProxyType[str, College
             colleges[c["id"]] = College(
                 id=c["id"],
                 province=doc["province"],
-                name=_text(c["name"]),  # type: ignore[arg-type]
+                name=_text(c["name"]),
                 kind=c["kind"],
                 code=c.get("code"),
                 city=c.get("city"),
@@ -448,7 +448,7 @@ def _notice(path: Path, out: Problems) -> Notice | None:
     return Notice(
         slug=path.stem,
         date=doc["date"],
-        title=_text(doc["title"]),  # type: ignore[arg-type]
+        title=_text(doc["title"]),
         kind=doc["kind"],
         body=match.group(2),
         related=MappingProxyType({k: tuple(v) for k, v in related.items()}),
