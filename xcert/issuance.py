@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import merkle
-from .model import day_start
+from .model import CST, day_start
 from .problems import Loc, Problems
 from .token import MalformedToken, decode
 from .yamlsrc import loc_at
@@ -95,7 +95,7 @@ def split_hashes(raw: bytes) -> list[bytes]:
 
 # ---------------------------------------------------------------- records
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
+CHINA = CST  # certificates are dated in China time (model.CST, the one zone)
 
 
 @dataclass(frozen=True, slots=True, order=True)
