@@ -44,7 +44,7 @@ def tallies(record: Record) -> list[tuple[int, int, int]]:
 @dataclass(frozen=True)
 class YearRow:
     year: int  # UNKNOWN: not known
-    by_level: tuple[int, int, int, int]  # levels 1, 2, 3, unknown
+    by_level: tuple[int, ...]  # one count per LEVELS: 1, 2, 3, unknown
     total: int
 
 
@@ -58,7 +58,7 @@ def year_rows(records: Iterable[Record]) -> list[YearRow]:
     rows = []
     for year in years:
         levels = tuple(counts[year, level] for level in LEVELS)
-        rows.append(YearRow(year, levels, sum(levels)))  # type: ignore[arg-type]
+        rows.append(YearRow(year, levels, sum(levels)))
     return rows
 
 
