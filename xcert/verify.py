@@ -24,6 +24,8 @@ Rules (the house plan's table):
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +120,9 @@ class Result:
     verified_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     record: PublishedRecord | None = None  # the earliest published issuance record holding it
     warnings: tuple[Check, ...] = ()  # codes of WARNINGS; never change the status
+    # to_dict's issuer, certificate and key parts, made once per trust list by verify's index
+    # (trusted_json); read them, never change them: the next result shares them
+    trusted: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def valid(self) -> bool:
@@ -133,7 +138,9 @@ class Result:
         return tuple(c for c in self.checks if not c.ok)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form (a fresh dict; its issuer, certificate and key parts are shared)."""
         claims = self.claims
+        trusted = self.trusted or trusted_json(self.issuer, self.certificate, self.key)
         return {
             "status": self.status,
             "test": self.test,
@@ -152,16 +159,23 @@ class Result:
                 "issued_at": utc_z(_instant(claims.issued_at)),
                 "expires_at": utc_z(self.expires_at) if self.expires_at else None,
             },
-            "issuer": None
-            if self.issuer is None
-            else {"id": self.issuer.id, "name": dict(self.issuer.name), "sandbox": self.issuer.sandbox},
-            "certificate": None
-            if self.certificate is None
-            else {"code": self.certificate.code, "name": dict(self.certificate.name)},
-            "key": None if self.key is None else _key_dict(self.key),
+            **trusted,
             "record": None if self.record is None else _record_dict(self.record),
             "warnings": [{"code": w.code, "detail": w.detail} for w in self.warnings],
         }
+
+
+def trusted_json(
+    issuer: TrustedOrganization | None, cert: TrustedCertificate | None, key: TrustedKey | None
+) -> Mapping[str, Any]:
+    """Result.to_dict's parts that depend only on the trust list."""
+    return {
+        "issuer": None
+        if issuer is None
+        else {"id": issuer.id, "name": dict(issuer.name), "sandbox": issuer.sandbox},
+        "certificate": None if cert is None else {"code": cert.code, "name": dict(cert.name)},
+        "key": None if key is None else _key_dict(key),
+    }
 
 
 def _key_dict(key: TrustedKey) -> dict[str, Any]:
@@ -232,6 +246,7 @@ class _Key:
         "window_end",
         "window_text",
         "org",
+        "trusted",
     )
 
     def __init__(self, key: TrustedKey, org: _Org) -> None:
@@ -250,6 +265,11 @@ class _Key:
         # Check details are sentences people read: China time (the JSON's fields stay UTC Z).
         until = f"before {china_time(end)}" if end else "open-ended"
         self.window_text = f"; window from {china_time(key.sign_from)}, {until}"
+        # to_dict's trusted parts for each certificate code of the organization (None: not its own)
+        self.trusted = {
+            code: trusted_json(org.org, cert, key)
+            for code, cert in [(None, None), *org.org.certificates.items()]
+        }
 
 
 class _Timeline:
@@ -340,9 +360,7 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
     checks = [_FORMAT_OK, key.known, key.signature]
     if trust.signed is not None:
         expires = trust.signed.expires
-        checks.append(
-            Check("trust.current", now < expires, f"signed trust list expires {china_time(expires)}")
-        )
+        checks.append(Check("trust.current", now < expires, _trust_expiry_text(expires)))
     record = None
     index = _record_index(trust)
     if index is not None:  # the earliest published record of this key holding the token
@@ -352,6 +370,12 @@ def verify(token: bytes | str, trust: TrustList, now: dt.datetime | None = None)
                 record = found
                 break
     return _claims_checks(decoded.claims, key, checks, now, record, trust.record_required_after_days)
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_expiry_text(expires: dt.datetime) -> str:
+    """Once per signed timestamp, not per request (a China-time sentence costs ~2.5 µs)."""
+    return f"signed trust list expires {china_time(expires)}"
 
 
 def _recorded_before(record: PublishedRecord | None, instant: dt.datetime, what: str) -> tuple[bool, str]:
@@ -439,7 +463,10 @@ def _claims_checks(
             f"issued {issued_text}, more than {record_days} days ago, and in no published issuance record"
         )
         warnings = (Check("issuance.unrecorded", False, detail),)
-    return Result(status, tuple(checks), claims, org.org, cert, key.key, expires, now, record, warnings)
+    trusted = key.trusted[claims.certificate if known is not None else None]
+    return Result(
+        status, tuple(checks), claims, org.org, cert, key.key, expires, now, record, warnings, trusted
+    )
 
 
 def _expiry(claims: Claims, cert: TrustedCertificate) -> dt.datetime | None:
