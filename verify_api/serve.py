@@ -59,11 +59,12 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     within the config's header timeout of the connection or of the request's first byte
     (a slow-loris client holds nothing for long)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # uvicorn's own arguments, passed on
+        super().__init__(*args, **kwargs)
         self.header_timeout: float = getattr(self.config, "header_timeout", HEADER_TIMEOUT)
         self.header_timer: asyncio.TimerHandle | None = None
 
+    # uvicorn narrows asyncio.Protocol's BaseTransport to Transport, and ignores the same error
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()

@@ -51,7 +51,7 @@ class TrustStore:
         self.snapshot: Snapshot | None = None
         self.checked_mono = 0.0  # last time the source was confirmed current
         self.last_error_at: dt.datetime | None = None
-        self._status: tuple[object, ...] | None = None
+        self._status: tuple[tuple[object, ...], dict[str, object]] | None = None  # (key, status)
 
     # ------------------------------------------------------------- loading
 
@@ -121,9 +121,9 @@ class TrustStore:
         snap = self.snapshot
         age = self.age_seconds() if snap else None
         key = (snap, snap.trust.signed if snap else None, age, self.last_error_at, self.expired())
-        if self._status is None or self._status[:-1] != key:
-            self._status = (*key, self._build_status(snap, age))
-        return dict(self._status[-1])  # type: ignore[call-overload]
+        if self._status is None or self._status[0] != key:
+            self._status = (key, self._build_status(snap, age))
+        return dict(self._status[1])
 
     def _build_status(self, snap: Snapshot | None, age: int | None) -> dict[str, object]:
         signed = snap.trust.signed if snap else None
