@@ -463,9 +463,9 @@ def _claims_checks(
             f"issued {issued_text}, more than {record_days} days ago, and in no published issuance record"
         )
         warnings = (Check("issuance.unrecorded", False, detail),)
-    trusted = key.trusted[claims.certificate if known is not None else None]
+    parts = key.trusted[claims.certificate if known is not None else None]
     return Result(
-        status, tuple(checks), claims, org.org, cert, key.key, expires, now, record, warnings, trusted
+        status, tuple(checks), claims, org.org, cert, key.key, expires, now, record, warnings, parts
     )
 
 
