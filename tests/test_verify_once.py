@@ -60,7 +60,7 @@ def test_expiry_sentence_follows_a_new_timestamp_on_the_same_list(make_trust) ->
     later = dataclasses.replace(
         trust, signed=_signed_by(dt.datetime(2024, 5, 31, 16, tzinfo=dt.UTC)), derived=trust.derived
     )
-    details = {}
+    details: dict[dt.datetime, set[tuple[bool, str]]] = {}
     for t in (trust, later, trust):
         check = next(c for c in verify(token, t, NOW).checks if c.code == "trust.current")
         details.setdefault(t.signed.expires, set()).add((check.ok, check.detail))
