@@ -97,7 +97,9 @@ def test_kid_collision_tries_every_key(rules_data: dict[str, Any], tmp_path: Pat
     orgs["logi-org"] = type(logi)(**{**{f: getattr(logi, f) for f in logi.__slots__}, "keys": (forced,)})
     collided = TrustList(trust.version, trust.site_url, trust.verify_url, orgs, signed=trust.signed)
     assert len(collided.keys_for(kid2)) == 2
-    store.snapshot = Snapshot(collided, store.snapshot.loaded_at, store.snapshot.loaded_mono)  # type: ignore[union-attr]
+    loaded = store.snapshot
+    assert loaded is not None
+    store.snapshot = Snapshot(collided, loaded.loaded_at, loaded.loaded_mono)
 
     # logi-org's key 3 signs under care-org's kid: the service must try both keys.
     protected = cbor2.dumps({1: -8, 4: kid2}, canonical=True)
