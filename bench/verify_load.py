@@ -29,6 +29,11 @@ request under wrk, from /proc, minus the whole app's in-process time: uvicorn, t
 loop and the socket calls). The in-process figures are medians over the same tokens in a
 separate process; on a shared machine they are the steadier half of the report.
 
+With --floor, two more kinds run on a third server, a plain Starlette app doing the ceiling's
+work and answering the service's own bytes and headers (see floor_app): `ratio_floor_json`
+and `ratio_floor_html` (and their `_cpu`) are the most any Starlette service giving those
+answers could reach, whatever it did with the rest of its time.
+
 Bars (2 cores): ratio_json >= 0.6, ratio_html >= 0.5, p99_ms <= 25, errors == 0.
 """
 
@@ -57,6 +62,7 @@ KINDS = {  # kind -> path prefix; "ceiling" runs on the ceiling's port, the othe
     "json": "/api/v1/verify?token=",
     "html": "/c/",
 }
+FLOOR_KINDS = {"floor_json": KINDS["json"], "floor_html": KINDS["html"]}  # --floor, on the floor's port
 
 # ---------------------------------------------------------------- the ceiling
 
@@ -106,6 +112,73 @@ def serve_ceiling(trust_path: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run(ceiling_app(trust_path), host="127.0.0.1", port=port, access_log=False, log_level="warning")
+
+
+# ---------------------------------------------------------------- the floor (--floor)
+
+
+def floor_app(trust_path: str, root: str, state: str, digits: str) -> Any:
+    """What any Starlette service giving the same answers costs: a plain Starlette app (its
+    router, Request and Response; no middleware, no log) doing the ceiling's work, then
+    answering the service's own bytes and headers for one token (taken from the service in
+    process), so the answer's size and headers are the service's."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from verify_api.app import create_app
+
+    service = create_app(trust_path, root=root, state_dir=state, poll_seconds=0, log_requests=False)
+    ceiling = ceiling_app(trust_path)
+
+    def answer(path: str, query: str) -> Response:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode()}
+        scope |= {"headers": [], "root_path": "", "scheme": "http", "http_version": "1.1"}
+        asyncio.run(service(scope, receive, send))
+        start, body = sent[0], sent[1]["body"]
+        assert start["status"] == 200, start
+        headers = {k.decode(): v.decode() for k, v in start["headers"] if k != b"content-length"}
+        return Response(body, 200, headers)
+
+    json_answer = answer("/api/v1/verify", f"token={digits}")
+    html_answer = answer(f"/c/{digits}", "")
+
+    async def verify_json(request: Request) -> Response:
+        ceiling.check(request.query_params["token"])
+        return json_answer
+
+    async def verify_html(request: Request) -> Response:
+        ceiling.check(request.path_params["digits"])
+        return html_answer
+
+    async def healthz(_request: Request) -> Response:
+        return Response(b"ok")
+
+    return Starlette(
+        routes=[
+            Route("/c/{digits}", verify_html),
+            Route("/api/v1/verify", verify_json),
+            Route("/healthz", healthz),
+        ]
+    )
+
+
+def serve_floor(trust_path: str, root: str, state: str, digits: str, port: int) -> None:
+    import uvicorn
+
+    app = floor_app(trust_path, root, state, digits)
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
 
 
 # ---------------------------------------------------------------- in-process stage costs
@@ -373,7 +446,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="seconds per run [8]")
     parser.add_argument("--warmup", type=float, default=2, help="warm-up seconds per kind [2]")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--floor", action="store_true", help="also run the floor (a plain Starlette app: see floor_app)"
+    )
     args = parser.parse_args()
+    kinds = {**KINDS, **(FLOOR_KINDS if args.floor else {})}
 
     t0 = time.perf_counter()
     # the children import this checkout's code, not whatever the environment installed
@@ -384,7 +461,7 @@ def main() -> None:
     script = work / "cycle.lua"
     script.write_text(LUA)
     paths = {}
-    for kind, prefix in KINDS.items():
+    for kind, prefix in kinds.items():
         paths[kind] = work / f"{kind}.paths"
         paths[kind].write_text("".join(f"{prefix}{d}\n" for d in tokens))
     (work / "digits").write_text("\n".join(tokens) + "\n")
@@ -422,10 +499,20 @@ def main() -> None:
         "json": (service_port, service),
         "html": (service_port, service),
     }
-    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    if args.floor:
+        floor_port = _free_port()
+        floor = subprocess.Popen(
+            [sys.executable, __file__, "--serve-floor", str(trust_path), str(root), str(work / "state-floor")]
+            + [tokens[0], str(floor_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        servers |= {"floor_json": (floor_port, floor), "floor_html": (floor_port, floor)}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     try:
-        _wait_ready(service_port, service)
-        _wait_ready(ceiling_port, ceiling)
+        for port, proc in set(servers.values()):
+            _wait_ready(port, proc)
         for kind, (port, proc) in servers.items():
             run_wrk(wrk, script, paths[kind], port, proc.pid, args.warmup, args.connections, 0)
         rss_before = _rss_kb(service.pid)
@@ -438,7 +525,7 @@ def main() -> None:
                 )
         rss_after = _rss_kb(service.pid)
     finally:
-        for proc in (service, ceiling):
+        for _port, proc in set(servers.values()):
             proc.terminate()
             proc.wait(15)
         service_log.close()
@@ -455,7 +542,7 @@ def main() -> None:
     def med(kind: str, field: str) -> float:
         return round(_median([r[field] for r in runs[kind]]), 1)
 
-    cpu = {kind: med(kind, "cpu_us") for kind in KINDS}
+    cpu = {kind: med(kind, "cpu_us") for kind in kinds}
     stage: dict[str, Any] = {
         "ceiling": {
             "parse_and_signature": measured["ceiling"]["parse_and_signature"],
@@ -471,7 +558,7 @@ def main() -> None:
             "middleware_logging": round(measured[kind]["app"] - measured[kind]["router"], 1),
             "http": round(cpu[kind] - measured[kind]["app"], 1),
         }
-    all_runs = [r for rs in runs.values() for r in rs]
+    all_runs = [r for kind in KINDS for r in runs[kind]]  # the floor's own errors are not the service's
     report: dict[str, Any] = {
         "bench": "verify_load",
         "client": f"wrk -t1 -c{args.connections} -d{args.seconds:g}s, {len(tokens)} sandbox tokens",
@@ -484,18 +571,20 @@ def main() -> None:
         "html_rps": med("html", "rps"),
         "ratio_json": ratio("json"),
         "ratio_html": ratio("html"),
-        "p99_ms_by_kind": {kind: round(max(r["p99_us"] for r in runs[kind]) / 1000, 2) for kind in KINDS},
+        "p99_ms_by_kind": {kind: round(max(r["p99_us"] for r in runs[kind]) / 1000, 2) for kind in kinds},
         "p99_ms": round(max(r["p99_us"] for r in runs["json"] + runs["html"]) / 1000, 2),
         "errors": sum(r["errors"] for r in all_runs),
         "cpu_us_per_req": cpu,
         "ratio_json_cpu": cpu_ratio("json"),
         "ratio_html_cpu": cpu_ratio("html"),
-        "client_cpu_us_per_req": {kind: med(kind, "client_cpu_us") for kind in KINDS},
+        **{f"ratio_{kind}": ratio(kind) for kind in FLOOR_KINDS if kind in kinds},
+        **{f"ratio_{kind}_cpu": cpu_ratio(kind) for kind in FLOOR_KINDS if kind in kinds},
+        "client_cpu_us_per_req": {kind: med(kind, "client_cpu_us") for kind in kinds},
         "stages_us": stage,
         "in_process_us": measured,
         "rss_before_kb": rss_before,
         "rss_after_kb": rss_after,
-        "requests": {kind: sum(r["requests"] for r in runs[kind]) for kind in KINDS},
+        "requests": {kind: sum(r["requests"] for r in runs[kind]) for kind in kinds},
         "bars": BARS,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -511,6 +600,8 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-ceiling":
         serve_ceiling(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--serve-floor":
+        serve_floor(*sys.argv[2:6], int(sys.argv[6]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--stages":
         stages(*sys.argv[2:6])
     else:
