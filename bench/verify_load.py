@@ -601,7 +601,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve-ceiling":
         serve_ceiling(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--serve-floor":
-        serve_floor(*sys.argv[2:6], int(sys.argv[6]))
+        trust_path, root, state, digits, port = sys.argv[2:7]
+        serve_floor(trust_path, root, state, digits, int(port))
     elif len(sys.argv) > 1 and sys.argv[1] == "--stages":
         stages(*sys.argv[2:6])
     else:
