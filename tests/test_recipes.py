@@ -152,10 +152,7 @@ def test_add_an_organization(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
     md = perform(tmp_path, "Add an organization", monkeypatch, capsys)
     assert headings(md)[1:] == [f"{SECURITY} (2)"]  # both enter the signed trust list
     assert items(md) == ["Key added", "Organization added"]
-    assert (
-        "organization `example-care` 示例养老服务有限公司 (approved (since 2026-12-01, batch 5"
-        in md
-    )
+    assert "organization `example-care` 示例养老服务有限公司 (approved (since 2026-12-01, batch 5" in md
     spec = importlib.util.spec_from_file_location(
         "codeowners", ROOT / ".github" / "scripts" / "codeowners.py"
     )
