@@ -38,7 +38,7 @@ def test_vectors_decode_with_newest_cbor2_of_each_major(cbor2: str, tmp_path: Pa
         [uv(), "pip", "install", "-q", "--python", str(python), cbor2, "pynacl"], check=True, env=env
     )
     proc = subprocess.run(
-        [str(python), str(ROOT / "tests" / "vectors" / "decode_all.py")],
+        [str(python), str(ROOT / "docs" / "vectors" / "decode_all.py")],
         capture_output=True,
         text=True,
         env={**env, "PYTHONPATH": str(ROOT)},

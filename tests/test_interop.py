@@ -29,7 +29,7 @@ from xcert.keys import from_b64url
 from xcert.token import encode_claims, kid_of, sign
 from xcert.verify import VALID, verify
 
-VECTORS = Path(__file__).parent / "vectors"
+VECTORS = Path(__file__).resolve().parent.parent / "docs" / "vectors"
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 

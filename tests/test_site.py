@@ -244,7 +244,7 @@ def test_lookup_holds_every_name_in_files_listed_by_keys(real: Path) -> None:
 
 def test_token_spec_and_vectors_are_published(real: Path) -> None:
     assert "COSE_Sign1" in _read(real, "token-format/index.html")
-    vectors = sorted(p.name for p in (ROOT / "tests" / "vectors").glob("*.json"))
+    vectors = sorted(p.name for p in (ROOT / "docs" / "vectors").glob("*.json"))
     assert vectors and sorted(p.name for p in (real / "vectors").glob("*.json")) == vectors
     index = _read(real, "vectors/index.html")
     for name in vectors:

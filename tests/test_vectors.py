@@ -15,7 +15,7 @@ from xcert.token import Claims, MalformedToken, decode, encode_claims, from_digi
 from xcert.trust import read_trust_list
 from xcert.verify import CHECKS, verify
 
-HERE = Path(__file__).parent / "vectors"
+HERE = Path(__file__).resolve().parent.parent / "docs" / "vectors"
 _spec = importlib.util.spec_from_file_location("vector_generate", HERE / "generate.py")
 assert _spec and _spec.loader
 generate = importlib.util.module_from_spec(_spec)
@@ -32,7 +32,7 @@ def load(path: Path) -> dict[str, Any]:
 def test_files_equal_the_generator_output() -> None:
     files = generate.build()
     on_disk = {p.name for p in HERE.glob("*.json")}
-    assert on_disk == set(files), "run: python tests/vectors/generate.py"
+    assert on_disk == set(files), "run: python docs/vectors/generate.py"
     for name, text in files.items():
         assert (HERE / name).read_text(encoding="utf-8") == text, f"{name} is stale: regenerate"
 
@@ -107,7 +107,7 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 def test_tuf_files_equal_the_generator_output(tmp_path: Path) -> None:
     names = generate_tuf.write(tmp_path / "tuf")
-    assert sorted(names) == [p.name for p in TUF_CASES], "run: python tests/vectors/generate_tuf.py"
+    assert sorted(names) == [p.name for p in TUF_CASES], "run: python docs/vectors/generate_tuf.py"
     assert _files(tmp_path / "tuf") == _files(HERE / "tuf"), "tuf/ is stale: regenerate"
 
 
@@ -145,7 +145,7 @@ _iss_spec.loader.exec_module(generate_issuance)
 def test_issuance_files_equal_the_generator_output(tmp_path: Path) -> None:
     generate_issuance.write(tmp_path / "issuance")
     assert _files(tmp_path / "issuance") == _files(HERE / "issuance"), (
-        "run: python tests/vectors/generate_issuance.py"
+        "run: python docs/vectors/generate_issuance.py"
     )
 
 

@@ -39,5 +39,5 @@ class SiteSources:
                 "trust-list-format/": docs / "trust-list-format.md",
                 "issuance-records/": docs / "issuance-records.md",
             },
-            vectors=root / "tests" / "vectors",
+            vectors=docs / "vectors",
         )

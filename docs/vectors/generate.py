@@ -1,7 +1,7 @@
-"""Generate the certificate-token test vectors: ``python tests/vectors/generate.py``.
+"""Generate the certificate-token test vectors: ``python docs/vectors/generate.py``.
 
-Writes ``tests/vectors/trust.json`` (the trust list of the small registry in
-``tests/vectors/registry/``) and one ``<name>.json`` per case, each showing every stage
+Writes ``docs/vectors/trust.json`` (the trust list of the small registry in
+``docs/vectors/registry/``) and one ``<name>.json`` per case, each showing every stage
 (claims, CBOR, COSE, digits, URL, QR) and the result a conforming verifier must give at
 the vector's fixed ``now``. Deterministic: fixed TEST keys, fixed times, Ed25519 signs
 deterministically, so running it again gives the same bytes (tests/test_vectors.py checks).

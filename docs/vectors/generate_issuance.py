@@ -1,6 +1,6 @@
-"""Generate the issuance-record test vectors: ``python tests/vectors/generate_issuance.py``.
+"""Generate the issuance-record test vectors: ``python docs/vectors/generate_issuance.py``.
 
-Writes ``tests/vectors/issuance/``: the root every step pins (the TUF vectors' root), one
+Writes ``docs/vectors/issuance/``: the root every step pins (the TUF vectors' root), one
 publication history of the vector registry's trust list (``step-N/`` with ``keys.json``,
 ``tuf/`` and ``issuance/``, each carrying records of vec-org signed by its key 2), and
 ``case.json``: after which step each token is checked, and the verdict a conforming
@@ -43,7 +43,7 @@ def _token(signer: int, serial: str, day: str) -> bytes:
     return sign(tokens.claims(serial=serial, issued_at=tokens.at(day), level=1), tokens.key(signer))
 
 
-TOKENS = {  # key 1 retired 2022-06-30; key 3 compromised 2023-06-01 (tests/vectors/registry)
+TOKENS = {  # key 1 retired 2022-06-30; key 3 compromised 2023-06-01 (docs/vectors/registry)
     "recorded": _token(3, "K3-2023-0001", "2023-01-10"),
     "recorded-after-compromise": _token(3, "K3-2023-0002", "2023-01-10"),
     "unrecorded-retired-key": _token(1, "K1-2022-0001", "2022-03-01"),

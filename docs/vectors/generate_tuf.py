@@ -1,6 +1,6 @@
-"""Generate the signed-trust-list test vectors: ``python tests/vectors/generate_tuf.py``.
+"""Generate the signed-trust-list test vectors: ``python docs/vectors/generate_tuf.py``.
 
-Writes ``tests/vectors/tuf/root.json`` (the root every case pins) and one directory per
+Writes ``docs/vectors/tuf/root.json`` (the root every case pins) and one directory per
 case: ``case.json`` and the publications (``step-N/keys.json`` with ``step-N/tuf/``) a
 verifier fetches in order into one state directory. Format: docs/trust-list-format.md.
 Deterministic: fixed TEST keys and times (Ed25519 signs deterministically), so running it
