@@ -88,9 +88,10 @@ def test_a_changed_or_retroactive_record_is_refused_and_reported(
     assert [r.record.batch for r in after.records] == []
     assert after.record_problems == (
         "issuance/care-org/a.yaml: refused: it changed since this verifier first saw it (published "
-        "2023-01-01T00:00:00Z); a record never changes",
+        "2023-01-01 08:00:00+08:00); a record never changes",
         "issuance/care-org/b.yaml: refused: it appeared retroactively (says first published "
-        "2022-01-01T00:00:00Z, but the version of 2023-01-01T00:00:00Z seen here did not hold it)",
+        "2022-01-01 08:00:00+08:00, but the version of 2023-01-01 08:00:00+08:00 seen here did not hold "
+        "it)",
     )
     # a fresh verifier has no memory: it takes the dates as signed (docs/issuance-records.md)
     fresh = TrustClient(client.source, client.root, tmp_path / "fresh-state").update()

@@ -36,6 +36,7 @@ from tuf.ngclient import Updater
 from tuf.ngclient.fetcher import FetcherInterface
 
 from .issuance import PublishedRecord, Record, RecordError
+from .model import china_time
 from .trust import SignedBy, TrustList, TrustListError, parse_trust_list
 from .tufrepo import FIRST_PUBLISHED, META_DIR, TARGET, is_test_root, valid_signers
 
@@ -347,9 +348,8 @@ class TrustClient:
 
 
 def _iso(seconds: object) -> str:
-    if not isinstance(seconds, int):
-        return str(seconds)
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+    """A publication time as people read it (China time); anything else as it came."""
+    return china_time(seconds) if isinstance(seconds, int) else str(seconds)
 
 
 def read_pinned_root(path: str | Path) -> bytes:
