@@ -143,7 +143,7 @@ def write(out: Path = OUT) -> dict[str, Any]:
         ],
         "record_problems_after_step_3": [
             "issuance/vec-org/2023-01-early.yaml: refused: it changed since this verifier first saw it "
-            "(published 2023-02-01T00:00:00Z); a record never changes"
+            "(published 2023-02-01 08:00:00+08:00); a record never changes"
         ],
     }
     (out / "case.json").write_text(json.dumps(case, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
