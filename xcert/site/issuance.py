@@ -150,24 +150,6 @@ class IssuanceView:
         )
 
 
-_VIEWS: dict[int, tuple[Any, IssuanceView]] = {}  # id(pages.View) -> (that View, its records view)
-
-
-def use_published(view: Any, first_published: Mapping[str, Mapping[str, Any]]) -> None:
-    """Date the records by the snapshot of the site this build replaces (before rendering)."""
-    if len(_VIEWS) > 8:  # one build at a time: do not keep every past registry alive
-        _VIEWS.clear()
-    _VIEWS[id(view)] = (view, IssuanceView(view.reg, first_published))
-
-
-def for_view(view: Any) -> IssuanceView:
-    """The records view of a page view (undated unless use_published was called)."""
-    known = _VIEWS.get(id(view))
-    if known is None or known[0] is not view:
-        use_published(view, {})
-    return _VIEWS[id(view)][1]
-
-
 # ---------------------------------------------------------------- /issuance/ files
 
 

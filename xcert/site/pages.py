@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,9 +173,17 @@ def environment(templates: Path) -> jinja2.Environment:
 class View:
     """The registry plus the derived facts the templates need, computed once."""
 
-    def __init__(self, reg: Registry, today: dt.date | None = None) -> None:
+    def __init__(
+        self,
+        reg: Registry,
+        today: dt.date | None = None,
+        first_published: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """`first_published`: the record publication times of the site this build replaces
+        (its signed snapshot); records it does not carry are published with this version."""
         self.reg = reg
         self.today = today or dt.datetime.now(CST).date()
+        self.records = issuance_site.IssuanceView(reg, first_published or {})
         self.fields = {f.id: f for f in reg.settings.fields}
         self.by_province: dict[str, list[College]] = defaultdict(list)
         for college in reg.colleges.values():
@@ -341,7 +349,7 @@ def render(env: jinja2.Environment, view: View, job: Job) -> Page:
     elif job.template == "home.html":
         ctx["counts"] = view.counts()
     if job.template in ("organization.html", "statistics.html"):
-        ctx["records"] = issuance_site.for_view(view)  # xcert/site/issuance.py
+        ctx["records"] = view.records  # xcert/site/issuance.py
     root = "../" * job.depth
     body = env.get_template(job.template).render(v=view, reg=view.reg, root=root, title=job.title, **ctx)
     return Page(job.path, job.title, body, job.nav, describe(view, job))
