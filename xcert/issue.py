@@ -34,7 +34,7 @@ from . import lookalike, qr
 from .keys import PrivateKey
 from .model import CST, LEVEL_NAMES, day_start
 from .problems import Loc, Problem
-from .token import Claims, decode, id_tail, sign, url_for
+from .token import Claims, id_tail, sign, url_for
 from .trust import TrustList
 from .verify import TEST, VALID, Result, verify
 
@@ -241,7 +241,6 @@ class BatchReport:
     test: bool  # signed with the sandbox key: TEST certificates
     files: int = 0
     tokens: tuple[bytes, ...] = ()  # in row order: what an issuance record lists
-    iats: tuple[int, ...] = ()
 
 
 def file_stem(serial: str) -> str:
@@ -458,7 +457,6 @@ def issue_batch(
         bool(org and org.sandbox),
         files=2 * len(rows) + 1,
         tokens=issued,
-        iats=tuple(decode(t).claims.issued_at for t in issued),
     )
 
 
