@@ -85,8 +85,8 @@ def _configure_logging() -> None:
     """The service's loggers (access lines, trust updates) write to stderr, unless the host
     application has configured them already.
 
-    Plain logging, written on the event loop: its line costs a JSON answer about 40 µs of
-    the ~250 µs of CPU it takes under wrk (bench/verify_load.py's setup, access log on vs
+    Plain logging, written on the event loop: its line costs a JSON answer about 29 µs of
+    the ~205 µs of CPU it takes under wrk (bench/verify_load.py's setup, access log on vs
     off). A QueueHandler with a QueueListener thread was measured and cost more: 317 µs
     against 247 per answer, and fewer answers a second (the thread's formatting and the
     hand-offs under the GIL outweigh the write it moves off the loop)."""
