@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from conftest import at, claims, fixture_key
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from xcert import issuance, merkle
@@ -206,6 +208,32 @@ def test_the_index_finds_exactly_the_recorded_tokens(tmp_path: Path) -> None:
         expected = (["second"] if i >= 150 else []) + (["first"] if i < 200 else [])
         assert found == expected, i  # earliest published first
     assert index.lookup(hashlib.sha256(b"not a token").digest()) == []
+
+
+def _stub(n: int, day: int) -> Any:
+    rec = issuance.Record("org", f"r{n}", KID2, 1, 0, 0, b"\0" * 32, "x.leaves", b"\0" * 32)
+    return issuance.PublishedRecord(rec, dt.datetime(2023, 1, day, tzinfo=dt.UTC), Path("unused"))
+
+
+@given(
+    st.lists(st.lists(st.binary(min_size=32, max_size=32), max_size=12, unique=True), max_size=5),
+    st.lists(st.binary(min_size=32, max_size=32), max_size=5),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_index_agrees_with_a_plain_dict(groups: list[list[bytes]], strangers: list[bytes]) -> None:
+    """Against the obvious model, with hashes crafted to share buckets and 14-byte keys:
+    the same tail under another 2-byte bucket must never match across the bucket edge."""
+    twins = [[b"\x00\x01" + h[2:] for h in g] + [b"\x00\x02" + h[2:] for h in g[:1]] for g in groups]
+    records = [_stub(n, 28 - n) for n in range(len(twins))]  # later records published earlier
+    raws = [b"".join(sorted(set(g))) for g in twins]
+    index = issuance.RecordIndex(records, raws)
+    model: dict[bytes, list[str]] = {}
+    for rec, raw in sorted(zip(records, raws, strict=True), key=lambda p: p[0].published):
+        for i in range(0, len(raw), 32):
+            model.setdefault(raw[i : i + 32], []).append(rec.record.batch)
+    assert index.size == sum(len(raw) // 32 for raw in raws)
+    for digest in [*model, *strangers, *(b"\x00\x03" + h[2:] for h in model)]:
+        assert [r.record.batch for r in index.lookup(digest)] == model.get(digest, [])
 
 
 def test_verdicts_with_records_and_the_record_policy(tmp_path: Path, make_trust: Any) -> None:
