@@ -170,7 +170,9 @@ def test_issue_batch_writes_the_record(reg_dir: Path, tmp_path: Path) -> None:
     rec = reg_dir / "issuance" / "care-org" / "s1.yaml"
     assert rec.is_file() and "count: 2\n" in rec.read_text(encoding="utf-8")
     assert "first_iat: 1717948800" in rec.read_text(encoding="utf-8")  # 2024-06-10 00:00 CST
-    assert "  - {year: 2024, certificate: old-care, level: 2, count: 2}\n" in rec.read_text(encoding="utf-8")
+    assert "  - {year: 2024, certificate: 'old-care', level: 2, count: 2}\n" in rec.read_text(
+        encoding="utf-8"
+    )
     assert problems(reg_dir) == []
     again = subprocess.run(
         [*run, "--out", str(tmp_path / "out2"), "--batch-id", "s1"], capture_output=True, text=True
@@ -208,6 +210,37 @@ def test_the_index_finds_exactly_the_recorded_tokens(tmp_path: Path) -> None:
         expected = (["second"] if i >= 150 else []) + (["first"] if i < 200 else [])
         assert found == expected, i  # earliest published first
     assert index.lookup(hashlib.sha256(b"not a token").digest()) == []
+
+
+@pytest.mark.parametrize("code", ["1024", "yes", "null", "on", "1e3", "0x1f", "2023-01-10"])
+def test_written_records_read_back_whatever_a_slug_looks_like_to_yaml(code: str) -> None:
+    """A certificate code or organization id YAML would read as a number, bool, null or date
+    (all valid slugs) stays text: a published record never changes, so it must be right."""
+    import yaml
+
+    counts = (issuance.Tally(2023, code, 1, 1),)
+    written = issuance.Record(code, "b", KID2, 1, 5, 5, b"\1" * 32, "b.leaves", b"\2" * 32, counts)
+    parsed = yaml.safe_load(written.to_yaml())
+    assert parsed["organization"] == code and parsed["counts"][0]["certificate"] == code
+    assert issuance.Record.from_mapping(parsed) == written
+
+
+def test_record_times_must_read_as_dates() -> None:
+    """Past year 9999 in China time no page could show a record's dates (it was a traceback)."""
+    from xcert.token import MAX_TIME
+
+    good = issuance.Record("o", "b", KID2, 1, 5, MAX_TIME, b"\1" * 32, "b.leaves", b"\2" * 32)
+    assert issuance.Record.from_mapping(yaml_of(good)) == good
+    for first, last in ((5, MAX_TIME + 1), (6, 5), (-1, 5)):
+        bad = dict(yaml_of(good), first_iat=first, last_iat=last)
+        with pytest.raises(issuance.RecordError, match="out of order or out of range"):
+            issuance.Record.from_mapping(bad)
+
+
+def yaml_of(record: Any) -> dict[str, Any]:
+    import yaml
+
+    return dict(yaml.safe_load(record.to_yaml()))
 
 
 def _stub(n: int, day: int) -> Any:
@@ -323,13 +356,13 @@ def test_counts_come_from_the_claims_in_china_time(reg_dir: Path) -> None:
 
 def test_check_refuses_counts_that_do_not_fit(reg_dir: Path) -> None:
     path = record(reg_dir, "a", tokens(3))
-    row = "  - {year: 2023, certificate: old-care, level: 2, count: 3}\n"
+    row = "  - {year: 2023, certificate: 'old-care', level: 2, count: 3}\n"
     _edit(
         path,
         row,
-        "  - {year: 2023, certificate: old-care, level: 2, count: 1}\n"
-        "  - {year: 2023, certificate: old-care, level: 2, count: 1}\n"  # twice
-        "  - {year: 2021, certificate: old-care, level: 1, count: 1}\n"  # before first_iat's year
+        "  - {year: 2023, certificate: 'old-care', level: 2, count: 1}\n"
+        "  - {year: 2023, certificate: 'old-care', level: 2, count: 1}\n"  # twice
+        "  - {year: 2021, certificate: 'old-care', level: 1, count: 1}\n"  # before first_iat's year
         "  - {year: 2023, certificate: logistics, level: 1, count: 1}\n",  # logi-org's certificate
     )
     cert = reg_dir / "certificates" / "old-care.yaml"

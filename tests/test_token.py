@@ -241,6 +241,14 @@ BAD_TOKENS: dict[str, tuple[bytes, str]] = {
         cose(GOOD_HDR, {}, {6: "2025", -65537: GOOD_BODY}, None),
         "issued_at: expected an integer",
     ),
+    "iat past year 9999 (China time)": (
+        cose(GOOD_HDR, {}, {6: tk.MAX_TIME + 1, -65537: GOOD_BODY}, None),
+        "issued_at",
+    ),
+    "exp past year 9999 (China time)": (
+        cose(GOOD_HDR, {}, {4: tk.MAX_TIME + 1, 6: IAT, -65537: GOOD_BODY}, None),
+        "expires_at",
+    ),
     "exp before iat": (
         cose(GOOD_HDR, {}, {4: IAT - 1, 6: IAT, -65537: GOOD_BODY}, None),
         "expires_at",

@@ -56,6 +56,30 @@ def test_rule_through_the_api(
     assert data["trust"]["version"] == "test" and data["trust"]["age_seconds"] >= 0
 
 
+def test_times_at_the_calendars_end_get_a_verdict_never_a_500(http: httpx.Client) -> None:
+    """Anyone can sign with the public sandbox key, so a token can carry any time: one past the
+    last second China time can write is malformed, and one at it, whose validity years end
+    past the calendar, gets a verdict (it was a 500: year 10000 is out of range)."""
+    from xcert.token import MAX_TIME
+
+    protected = cbor2.dumps({1: -8, 4: KID}, canonical=True)
+    payload = cbor2.dumps({6: MAX_TIME + 1, -65537: [1, "old-care", 1, 1, "王小明", "123X"]}, canonical=True)
+    signature = fixture_key(2).sign(cbor2.dumps(["Signature1", protected, b"", payload])).signature
+    beyond = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]), canonical=True)
+    last = token(certificate="old-care", issued_at=MAX_TIME)
+    for raw, status, failing, code in (
+        (beyond, "malformed", ["token.format"], 422),
+        (last, "invalid", ["issued.not_future"], 200),
+    ):
+        response = http.get("/api/v1/verify", params={"token": to_digits(raw)})
+        assert response.status_code == code
+        data = response.json()
+        assert data["status"] == status and [c["code"] for c in data["checks"] if not c["ok"]] == failing
+        page = http.get("/c/" + to_digits(raw))
+        assert page.status_code == (400 if status == "malformed" else 200)
+        assert status.upper() in page.text
+
+
 def test_post_accepts_url_digits_and_hex(http: httpx.Client) -> None:
     raw = token()
     for text in (f"https://verify.1x.example.cn/c/{to_digits(raw)}", to_digits(raw), raw.hex()):

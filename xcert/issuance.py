@@ -35,7 +35,7 @@ from typing import Any
 from . import merkle
 from .model import CST, day_start
 from .problems import Loc, Problems
-from .token import MalformedToken, decode
+from .token import MAX_TIME, MalformedToken, decode
 from .yamlsrc import loc_at
 
 DIRECTORY = "issuance"  # registry/issuance/<org>/, and /issuance/<org>/ on the site
@@ -147,7 +147,7 @@ class Record:
     def to_yaml(self) -> str:
         return (
             SCHEMA_LINE
-            + f"organization: {self.organization}\n"
+            + f"organization: '{self.organization}'\n"
             + f"batch: '{self.batch}'\n"
             + f"kid: '{self.kid.hex()}'\n"
             + f"count: {self.count}\n"
@@ -179,6 +179,9 @@ class Record:
             raise RecordError(f"missing field {e.args[0]!r}") from None
         except (TypeError, ValueError) as e:
             raise RecordError(f"bad field: {e}") from None
+        first, last = record.first_iat, record.last_iat
+        if not 0 <= first <= last <= MAX_TIME:
+            raise RecordError(f"first_iat {first}, last_iat {last}: out of order or out of range")
         if len(record.kid) != 8 or len(record.tree_hash) != 32 or len(record.leaves_sha256) != 32:
             raise RecordError("kid is 8 bytes, tree_hash and leaves_sha256 32 bytes (hex)")
         if not re.fullmatch(BATCH, record.batch) or record.leaves != record.batch + LEAVES_SUFFIX:
@@ -207,7 +210,7 @@ def _counts_yaml(counts: tuple[Tally, ...] | None) -> str:
     if counts is None:
         return ""
     rows = "".join(
-        f"  - {{year: {t.year}, certificate: {t.certificate}, level: {t.level}, count: {t.count}}}\n"
+        f"  - {{year: {t.year}, certificate: '{t.certificate}', level: {t.level}, count: {t.count}}}\n"
         for t in counts
     )
     return "counts:\n" + _COUNTS_NOTE + rows

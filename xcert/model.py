@@ -52,7 +52,10 @@ def add_years(instant: dt.datetime, years: int) -> dt.datetime:
 
 
 def years_on(day: dt.date, years: int) -> dt.date:
-    """`day` `years` years on; 29 February becomes 1 March in a year without it."""
+    """`day` `years` years on; 29 February becomes 1 March in a year without it. Past the
+    calendar's end (year 9999, a date a hostile token can ask for) it stays at its last day."""
+    if day.year + years > dt.MAXYEAR:
+        return dt.date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from . import codes, lookalike
 from .problems import Problems
+from .token import MAX_TIME
 from .yamlsrc import InvalidDate, YList, YMap, loc_at, source_text
 
 Checker = Callable[[str], str | None]
@@ -597,8 +598,8 @@ ISSUANCE = Obj(
         ),
         "kid": F(Text("kid of the signing key: 16 lowercase hex digits", pattern="[0-9a-f]{16}"), True),
         "count": F(Int("Number of tokens (lines of the leaves file)", 1), True),
-        "first_iat": F(Int("Earliest issue time (iat) in the batch, Unix seconds", 0), True),
-        "last_iat": F(Int("Latest issue time (iat) in the batch, Unix seconds", 0), True),
+        "first_iat": F(Int("Earliest issue time (iat) in the batch, Unix seconds", 0, MAX_TIME), True),
+        "last_iat": F(Int("Latest issue time (iat) in the batch, Unix seconds", 0, MAX_TIME), True),
         "tree_hash": F(Text("RFC 9162 tree hash over the sorted token hashes, hex", pattern=HEX64), True),
         "leaves": F(
             Text(

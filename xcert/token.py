@@ -63,7 +63,9 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 _HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
 _CLAIM_KEYS = frozenset((CLAIM_IAT, CLAIM_EXP, CLAIM_1X))
 _MAX_NAME = 64
-_MAX_TIME = 2**53
+# The last second China time can write (9999-12-31 23:59:59+08:00): every time a token or
+# a record carries must read as a date on a page, and Python's dates end at year 9999.
+MAX_TIME = 253_402_271_999
 
 
 class MalformedToken(ValueError):
@@ -107,12 +109,12 @@ class Claims:
             raise bad("holder_name", "1-64 printable NFC characters, no outer spaces", name)
         if type(self.id_tail) is not str or not _TAIL_RE.fullmatch(self.id_tail):
             raise bad("id_tail", "4 characters: 3 digits then a digit or X", self.id_tail)
-        if type(self.issued_at) is not int or not 0 <= self.issued_at < _MAX_TIME:
-            raise bad("issued_at", "an integer time in seconds", self.issued_at)
+        if type(self.issued_at) is not int or not 0 <= self.issued_at <= MAX_TIME:
+            raise bad("issued_at", "an integer time in seconds, 0 to 9999-12-31", self.issued_at)
         if self.expires_at is not None and (
-            type(self.expires_at) is not int or not self.issued_at < self.expires_at < _MAX_TIME
+            type(self.expires_at) is not int or not self.issued_at < self.expires_at <= MAX_TIME
         ):
-            raise bad("expires_at", "None or an integer time after issued_at", self.expires_at)
+            raise bad("expires_at", "None or an integer time after issued_at, to 9999-12-31", self.expires_at)
         if self.college is not None and (
             type(self.college) is not str or not _COLLEGE_RE.fullmatch(self.college)
         ):
