@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import registry_at
+from conftest import at, registry_at
 from nacl.signing import SigningKey
 
 from xcert import diff as xdiff
@@ -565,12 +565,16 @@ def test_compromise_says_recorded_certificates_stay_valid(pair: tuple[Path, Path
     d = diff_registries(dataclasses.replace(a, records=records), b)
     (change,) = d.changes
     assert change.note == (
-        "active → compromised; care-org now has no active signing key; 7 recorded certificates stay valid "
-        "(the tokens of this key's issuance records already published; those records must have been "
-        "published before 2024-03-01), every other certificate it signed is now INVALID"
+        "active → compromised; care-org now has no active signing key; 7 recorded certificates can stay "
+        "valid (those in this key's issuance records published before 2024-03-01), every other "
+        "certificate it signed is now INVALID"
     )
     one = diff_registries(dataclasses.replace(a, records=(record("care-org", key.kid, 1),)), b)
-    assert "; 1 recorded certificate stays valid (" in one.changes[0].note
+    assert "; 1 recorded certificate can stay valid (" in one.changes[0].note
+    # a record holding tokens issued on or after the day cannot have been published before it
+    late = Record("care-org", "late", key.kid, 9, 0, at("2024-03-01", 0), bytes(32), "x.leaves", bytes(32))
+    with_late = dataclasses.replace(a, records=(*records, RecordFile(late, None, Path("x.leaves"))))
+    assert "; 7 recorded certificates can stay valid (" in diff_registries(with_late, b).changes[0].note
     # records new in this change are not published before the compromise
     assert (
         "every certificate it signed is now INVALID"

@@ -177,7 +177,11 @@ def test_rotate_a_signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
     md = perform(tmp_path, "Rotate a signing key", monkeypatch, capsys)
     assert headings(md)[1:] == [f"{SECURITY} (2)"]
     assert items(md) == ["Key added", "Key retired"]
-    assert "(active → retired) — what it signed before that day stays valid" in md
+    # a rotation's cost, said plainly: unrecorded certificates stop verifying on retired_on
+    assert (
+        "(active → retired; no issuance record holds its tokens\\: "
+        "every certificate it signed is INVALID from 2027-06-08)" in md
+    )
     assert "  - `retired_on`: *(none)* → `2027-06-08`" in md
 
 

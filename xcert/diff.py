@@ -34,7 +34,7 @@ from typing import Any
 from . import codes
 from .issuance import RecordFile
 from .load import LoadResult, load_registry
-from .model import College, Key, Organization, Registry, Settings, Status, Text
+from .model import College, Key, Organization, Registry, Settings, Status, Text, day_start
 from .problems import Loc, Problem
 from .trust import build_trust_list
 
@@ -266,32 +266,39 @@ def _keys(a: Organization, b: Organization, records: tuple[RecordFile, ...] = ()
                 k.status, "key-reactivated"
             )
             note = f"{before.status} → {k.status}"
-            if kind == "key-compromised":
-                note += "; " + _compromise_consequences(b, k, records)
+            day = k.compromised_on or k.retired_on
+            if day is not None:
+                invalid = "is now INVALID" if k.compromised_on else f"is INVALID from {day}"
+                note += "; " + _key_consequences(b, k, day, invalid, records)
             yield _key_change(kind, b, k, note, _field_changes(before, k))
         elif before != k:
             yield _key_change("key-changed", b, k, fields=_field_changes(before, k))
 
 
-def _compromise_consequences(org: Organization, key: Key, records: tuple[RecordFile, ...]) -> str:
-    """What a compromise means: for the organization, whether it can still sign; for the
-    certificates the key signed, which stay valid. A token stays VALID only if an issuance
-    record published before `compromised_on` holds it (xcert.verify): the base registry's
-    records for the key are published already, records new in this change are not."""
+def _key_consequences(
+    org: Organization, key: Key, day: dt.date, invalid: str, records: tuple[RecordFile, ...]
+) -> str:
+    """What retiring or losing a key on `day` means: for the organization, whether it can
+    still sign; for the certificates the key signed, which stay valid. A token stays VALID
+    only if an issuance record published before `day` holds it (xcert.verify). Only the base
+    registry's records can be published already (records new in this change are not), and
+    only those whose tokens all predate `day` can have been published before it."""
     out = []
     if not any(k.status == "active" for k in org.keys):
         out.append(f"{org.id} now has no active signing key")
+    start = day_start(day).timestamp()
     recorded = sum(
-        rf.record.count for rf in records if rf.record.organization == org.id and rf.record.kid == key.kid
+        rf.record.count
+        for rf in records
+        if rf.record.organization == org.id and rf.record.kid == key.kid and rf.record.last_iat < start
     )
     if recorded:
         out.append(
-            f"{_counted(recorded, 'recorded certificate')} stay{'s' if recorded == 1 else ''} valid "
-            f"(the tokens of this key's issuance records already published; those records must have "
-            f"been published before {key.compromised_on}), every other certificate it signed is now INVALID"
+            f"{_counted(recorded, 'recorded certificate')} can stay valid (those in this key's "
+            f"issuance records published before {day}), every other certificate it signed {invalid}"
         )
     else:
-        out.append("no issuance record holds its tokens: every certificate it signed is now INVALID")
+        out.append(f"no issuance record holds its tokens: every certificate it signed {invalid}")
     return "; ".join(out)
 
 
@@ -525,7 +532,6 @@ LABELS = {
 }
 WHY = {
     "key-added": "certificates signed with it will verify",
-    "key-retired": "what it signed before that day stays valid",
     "key-reactivated": "a retired or compromised key must never sign again",
     "key-removed": "keys are never deleted: mark them retired or compromised instead",
     "revocation-removed": "the certificate becomes valid again",
