@@ -41,3 +41,12 @@ def test_an_unquoted_school_code_says_codes_are_quoted(tmp_path: Path) -> None:
         'colleges[0].code: expected a string, got integer (quote it: "4143010827": '
         "codes and other text are quoted; dates are not)"
     )
+
+
+def test_a_year_0000_date_says_the_year_is_out_of_range(tmp_path: Path) -> None:
+    """Not a made-up month length for a year that does not exist (review of stop 21)."""
+    registry = _edit(tmp_path, "colleges/43.yaml", "since: 2019-06-01}", "since: 0000-02-32}")
+    messages = [p.message for p in load_registry(registry).problems]
+    assert messages == [
+        "colleges[0].pilots[0].since: 0000-02-32 is not a calendar day: year 0000 is out of range (0001-9999)"
+    ]

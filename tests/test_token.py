@@ -272,7 +272,7 @@ BAD_TOKENS: dict[str, tuple[bytes, str]] = {
     ),
     "bad utf-8 name": (
         cose(GOOD_HDR, {}, bytes([0xA1, 0x06, 0x61, 0xFF]), None),
-        "claims: error decoding unicode string",
+        "claims: not valid CBOR (error decoding unicode string)",
     ),
     "too long": (b"\x00" * (tk.MAX_TOKEN_BYTES + 1), "the limit is 496"),
 }
@@ -444,6 +444,21 @@ def test_indefinite_outer_array_is_refused():
 def test_semantic_tags_leave_as_malformed(value):
     with pytest.raises(MalformedToken, match="^claims: "):
         tk.decode(cose(GOOD_HDR, {}, cbor2.dumps({6: value, -65537: GOOD_BODY}, canonical=True), None))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\xff", "token: CBOR the token format does not use"),  # a stray break byte
+        (bytes.fromhex("c5821b7fffffffffffffff01"), "token: CBOR the token format does not use (Overflow)"),
+        (b"\x1c", "token: not valid CBOR ("),  # a reserved additional-information value
+    ],
+)
+def test_cbor_the_format_does_not_use_is_said_plainly(raw: bytes, message: str) -> None:
+    """Not cbor2's internals ("cannot serialize type <class 'break_marker_type'>")."""
+    with pytest.raises(MalformedToken) as caught:
+        tk.decode(raw)
+    assert str(caught.value).startswith(message), caught.value
 
 
 CBOR_VALUES = st.recursive(

@@ -172,13 +172,12 @@ QUOTE_CODES = "codes and other text are quoted; dates are not"
 def _out_of_range(text: str) -> str:
     """Which part of a YYYY-MM-DD that is no day is out of range, and its range."""
     year, month, day = (int(part) for part in text.split("-"))
+    if not year:
+        return "year 0000 is out of range (0001-9999)"
     if not 1 <= month <= 12:
         return f"month {month:02d} is out of range (01-12)"
-    last = calendar.monthrange(year, month)[1] if year else 31
-    if not 1 <= day <= last:
-        name = calendar.month_name[month]
-        return f"day {day:02d} is out of range for {name} {year} (01-{last})"
-    return "year 0000 is out of range"
+    last = calendar.monthrange(year, month)[1]
+    return f"day {day:02d} is out of range for {calendar.month_name[month]} {year} (01-{last})"
 
 
 @dataclass

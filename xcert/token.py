@@ -221,12 +221,17 @@ def _load(data: bytes, what: str) -> object:
     """One CBOR item, decoded, whose bytes are exactly its deterministic encoding."""
     try:
         value = cbor2.loads(data)
-        canonical = _dumps(value)
     except cbor2.CBORDecodeEOF as e:
         raise MalformedToken(f"{what}: truncated CBOR ({e})") from e
+    except cbor2.CBORDecodeError as e:
+        raise MalformedToken(f"{what}: not valid CBOR ({e})") from e
     except Exception as e:  # hostile bytes reach cbor2's tag decoders (decimal, fractions, MIME,
         # regex…), which raise their own errors (decimal.Overflow, OverflowError): all malformed
-        raise MalformedToken(f"{what}: {e}") from e
+        raise MalformedToken(f"{what}: CBOR the token format does not use ({type(e).__name__})") from e
+    try:
+        canonical = _dumps(value)
+    except Exception as e:  # decoded to what no encoder writes back, such as a stray break byte
+        raise MalformedToken(f"{what}: CBOR the token format does not use") from e
     if canonical != data:
         raise MalformedToken(f"{what}: {_difference(data, canonical)}")
     return value
