@@ -80,3 +80,23 @@ def test_check_command_exit_codes_and_formats(tmp_path: Path) -> None:
 def test_missing_registry_is_one_clear_error(tmp_path: Path) -> None:
     result = run_check("--registry", str(tmp_path / "nowhere"))
     assert result.returncode == 1 and "registry.yaml not found" in result.stdout
+
+
+def test_a_notice_file_name_never_becomes_a_path_outside_its_page(tmp_path: Path) -> None:
+    """A notice's slug is its file name and its page goes to /notices/<slug>/: "...md" would
+    have been written over the home page, "..md" over the notices index (review of stop 21)."""
+    import shutil
+
+    registry = tmp_path / "registry"
+    shutil.copytree(FIXTURE_REGISTRY, registry)
+    notice = (registry / "notices" / "2019-04-10-first-batch.md").read_text(encoding="utf-8")
+    bad = ["...md", "..md", "a?b#c d.md", "2019-04-10-First.md", "first-batch.md"]
+    for name in bad:
+        (registry / "notices" / name).write_text(notice, encoding="utf-8")
+    result = load_registry(registry)
+    assert not result.ok
+    assert sorted(p.format() for p in result.problems) == sorted(
+        f"{registry / 'notices' / name}:1:1: error: a notice's file name is <date>-<slug>.md (YYYY-MM-DD, "
+        f"then lowercase letters, digits and hyphens), got '{name}'"
+        for name in bad
+    )

@@ -429,8 +429,17 @@ def _records(directory: Path, out: Problems) -> tuple[issuance.RecordFile, ...]:
     return tuple(found)
 
 
+# A notice's slug is its file name, and its page is written at /notices/<slug>/: nothing but
+# the documented <date>-<slug> may reach a path (a notice named "...md" would be the home page).
+NOTICE_NAME = re.compile(rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}-{schema.SLUG}")
+
+
 def _notice(path: Path, out: Problems) -> Notice | None:
     display = _display(path)
+    if not NOTICE_NAME.fullmatch(path.stem):
+        message = "a notice's file name is <date>-<slug>.md (YYYY-MM-DD, then lowercase letters, digits"
+        out.error(Loc(display), f"{message} and hyphens), got '{path.name}'")
+        return None
     try:
         text = decode_utf8(_read_bytes(path, display), display)
         match = FRONT_MATTER.match(text)
