@@ -182,3 +182,18 @@ def test_shallow_clone_does_not_claim_everything_was_added(repo: Repo, tmp_path:
     deeper = tmp_path / "deeper"
     repo.git("clone", "-q", "--depth", "3", f"file://{repo.root}", str(deeper))
     assert [e.subject for e in history.changes(deeper / "registry") or []] == ["fix amp-org, add a notice"]
+
+
+def test_any_character_in_a_subject_keeps_the_history_and_the_feed_whole(repo: Repo, tmp_path: Path) -> None:
+    """U+2028 split the log's lines (every build failed while the commit was in the window);
+    control characters made feed.xml malformed. Review of stop 21."""
+    (repo.root / "registry" / "notices" / "2024-03-09-more.md").write_text(
+        "---\ndate: 2024-03-09\ntitle: {zh: 更多, en: More}\nkind: news\n---\n正文\n", encoding="utf-8"
+    )
+    repo.commit("fix\u2028typo\x01\x1b\u202eevil\x85 ok")
+    entries = history.changes(repo.root / "registry")
+    assert entries is not None and entries[0].subject == "fix typo   evil  ok"
+    history.write_history(tmp_path / "site", repo.root / "registry", stamp=STAMP)
+    feed = ET.fromstring((tmp_path / "site" / "feed.xml").read_bytes())
+    summary = feed.findall(f"{A}entry")[0].findtext(f"{A}summary")
+    assert summary is not None and summary.endswith(": fix typo   evil  ok")

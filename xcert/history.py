@@ -58,11 +58,13 @@ def changes(registry_dir: Path, limit: int = MAX_COMMITS) -> list[Entry] | None:
     try:
         repo = Path(_git(registry_dir, "rev-parse", "--show-toplevel").strip())
         rel = registry_dir.relative_to(repo.resolve()).as_posix()
-        log = _git(repo, "log", "--first-parent", f"-n{limit}", "--format=%H%x1f%P%x1f%cI%x1f%s", "--", rel)
+        fields = "--format=%H%x1f%P%x1f%cI%x1f%s"  # hash, parents, date, subject
+        log = _git(repo, "log", "-z", "--first-parent", f"-n{limit}", fields, "--", rel)
         shallow = _git(repo, "rev-parse", "--is-shallow-repository").strip() == "true"
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
-    commits = [line.split("\x1f", 3) for line in reversed(log.splitlines()) if line]
+    # NUL ends each commit (-z): a subject may hold any other character, even U+2028
+    commits = [record.split("\x1f", 3) for record in reversed(log.split("\0")) if record]
     if not commits:
         return []
     entries: list[Entry] = []
@@ -79,7 +81,7 @@ def changes(registry_dir: Path, limit: int = MAX_COMMITS) -> list[Entry] | None:
         if not result.ok or result.registry is None:
             continue  # its changes are reported with the next good commit
         if before is not None and (d := diff_registries(before, result.registry)):
-            entries.append(Entry(sha, date, subject, d.changes))
+            entries.append(Entry(sha, date, _plain(subject), d.changes))
         before = result.registry
     return entries[::-1]
 
@@ -101,8 +103,14 @@ def _prefetch(repo: Path, shas: list[str], rel: str, ahead: int = 6) -> Iterator
 
 def _git(where: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-C", str(where), *args], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+        ["git", "-C", str(where), *args], capture_output=True, check=True, timeout=60
+    ).stdout.decode("utf-8", "replace")
+
+
+def _plain(subject: str) -> str:
+    """A commit subject as one line of text: control, format and separator characters
+    (which XML 1.0 refuses, or which break or reorder a line) become spaces."""
+    return "".join(ch if ch.isprintable() else " " for ch in subject)
 
 
 def describe(c: Change, short: bool = False) -> str:
