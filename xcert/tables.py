@@ -16,6 +16,8 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,17 @@ from pathlib import Path
 from . import names
 
 MAX_ROWS = 200_000
+MAX_COLUMNS = 64  # real lists have a dozen or two; the cells read are max_row × max_column
+# A workbook is a zip, and openpyxl's full load (with the rows read from it) takes about
+# 10 bytes of memory per byte of sheet XML: 70,000 rows × 10 columns unpack to 41 MB and
+# read in ~470 MB. Real official lists are a few thousand rows, a few MB unpacked, so 50 MB
+# is ten times more than they need and still reads in well under a gigabyte; a zip bomb
+# (repeated rows packed small) is refused from the zip's directory, before anything is
+# unpacked. zipfile stops a member at the size the directory gives, so none can lie past it.
+MAX_UNPACKED = 50_000_000
+# openpyxl makes an object (~300 bytes) for every cell of a merged range while loading, so
+# one <mergeCell ref="A1:XFD1048576"/> in a tiny file would ask for 17 billion of them.
+MAX_MERGED_CELLS = 500_000
 HEADER_SCAN_ROWS = 30
 NOTE_START = re.compile(r"^(注|备注|说明|附注|合计|总计|共计|小计|填表|制表|数据来源|来源)")
 
@@ -91,16 +104,30 @@ def _read_csv(path: Path) -> Table:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> Table:
-    import zipfile
+    from xml.etree.ElementTree import ParseError
 
     from openpyxl import load_workbook
 
+    _check_workbook(path)
     try:
         # Not read_only: only a full load knows the merged ranges.
         book = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise TableError([(path.name, f"is not a readable .xlsx workbook: {e}")]) from e
+    except (
+        zipfile.BadZipFile,
+        ParseError,
+        KeyError,
+        OSError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+    ) as e:
+        raise TableError(
+            [(path.name, f"is not a readable .xlsx workbook: {str(e) or type(e).__name__}")]
+        ) from e
     try:
+        if not book.worksheets:
+            raise TableError([(path.name, "has no worksheet")])
         if sheet is None:
             ws = book.worksheets[0]
         elif sheet in book.sheetnames:
@@ -111,6 +138,16 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
         label = f"{path.name}:{ws.title}"
         if ws.max_row > MAX_ROWS:
             raise TableError([(label, f"has {ws.max_row:,} rows; the limit is {MAX_ROWS:,}")])
+        if ws.max_column > MAX_COLUMNS:
+            raise TableError(
+                [
+                    (
+                        label,
+                        f"has {ws.max_column:,} columns; the limit is {MAX_COLUMNS:,}"
+                        " (delete the columns right of the table, even if they look empty)",
+                    )
+                ]
+            )
         rows = [[_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
         for merged in ws.merged_cells.ranges:
             top = rows[merged.min_row - 1][merged.min_col - 1]
@@ -122,6 +159,62 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     finally:
         book.close()
     return Table(label, rows)
+
+
+def _check_workbook(path: Path) -> None:
+    """Refuse, before openpyxl loads anything, a file that is not a zip, that unpacks to
+    more than MAX_UNPACKED bytes, or whose merged ranges cover more than MAX_MERGED_CELLS."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            members = book.infolist()
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > MAX_UNPACKED:
+                raise TableError(
+                    [
+                        (
+                            path.name,
+                            f"unpacks to {unpacked:,} bytes; the limit is {MAX_UNPACKED:,}"
+                            " (far more than an official list needs)",
+                        )
+                    ]
+                )
+            merged = sum(_merged_cells(book, m) for m in members)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as e:
+        raise TableError(
+            [(path.name, f"is not a readable .xlsx workbook: {str(e) or type(e).__name__}")]
+        ) from e
+    if merged > MAX_MERGED_CELLS:
+        raise TableError([(path.name, f"merges {merged:,} cells; the limit is {MAX_MERGED_CELLS:,}")])
+
+
+def _merged_cells(book: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """How many cells the <mergeCell> ranges in one member of the zip cover. The XML is
+    parsed as openpyxl parses it, so no entity or quoting can hide a range from the count."""
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    total = 0
+    with book.open(member) as stream:
+        try:
+            for _, element in iterparse(stream):
+                if element.tag.rpartition("}")[2] == "mergeCell":
+                    total += _area(element.get("ref", ""))
+                element.clear()
+        except ParseError:
+            pass  # not XML (an image), or broken XML, which openpyxl refuses when it reads it
+    return total
+
+
+def _area(ref: str) -> int:
+    """The cells in a range such as 'A1:C4'; a whole column (A:A) or row (1:1) runs to the
+    sheet's end; 0 for a range openpyxl would refuse anyway."""
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        left, top, right, bottom = range_boundaries(ref)
+    except (ValueError, TypeError):
+        return 0
+    width = abs((right or 16_384) - (left or 1)) + 1
+    return width * (abs((bottom or 1_048_576) - (top or 1)) + 1)
 
 
 def _check_size(label: str, rows: list[list[str]]) -> None:
