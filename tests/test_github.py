@@ -138,6 +138,8 @@ def test_workflow_commands_exist(path: Path) -> None:
         "done",
         "for",
         "approved=$",
+        "touched=$",
+        "sed",
         "sudo",
         "status=0",
         "status=$?",
@@ -182,13 +184,17 @@ def test_pull_requests_check_build_and_comment_the_diff() -> None:
     assert "python build.py site --out site" in runs
     diff = next(r for r in runs if "build.py diff" in r)
     assert 'diff "origin/$BASE" HEAD > diff.md' in diff
-    assert any("gh pr comment" in r and "--edit-last" in r for r in runs)
+    # it runs the pull request's code: read-only, no comment (security-review.yml posts it)
+    assert not any("gh pr comment" in r for r in runs)
+    assert wf["jobs"]["check-build-diff"]["permissions"] == {"contents": "read"}
     checkout = steps(wf)[0]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
 
 
 def test_main_tests_builds_and_uploads_the_site() -> None:
     wf = load(GITHUB / "workflows" / "main.yml")
+    # the online key is an environment secret, released to main only (not a repository secret)
+    assert wf["jobs"]["test-and-build"]["environment"] == "publish"
     assert wf[True]["push"]["branches"] == ["main"]
     all_steps = steps(wf)
     runs = [s.get("run", "") for s in all_steps]
@@ -202,8 +208,18 @@ def test_main_tests_builds_and_uploads_the_site() -> None:
 
 def test_the_security_gate_greps_what_the_diff_writes(tmp_path: Path) -> None:
     wf = load(GITHUB / "workflows" / "security-review.yml")
-    # the base branch's copy of the workflow judges; review events re-run the same steps
-    assert set(wf[True]) == {"pull_request_target", "pull_request_review"}
+    # only the base branch's copy of the workflow judges: a review event would take the PR's
+    assert set(wf[True]) == {"pull_request_target"}
+    runs = [s.get("run", "") for s in steps(wf)]
+    assert any("gh pr comment" in r and "--edit-last" in r for r in runs)  # the base code's diff
+    paths = next(s for s in steps(wf) if s.get("id") == "paths")["run"]
+    for guarded in (".github", "build.py", "uv.lock", "scripts", "xcert", "registry/trust"):
+        assert guarded in re.split(r"[\s()]+", paths)
+    for step in steps(wf):
+        if step.get("name", "").startswith(("Label", "Require")):
+            assert (
+                step["if"] == "steps.judge.outputs.cleared != 'true' || steps.paths.outputs.touched == 'true'"
+            )
     script = next(s["run"] for s in steps(wf) if "build.py diff" in s.get("run", ""))
     assert f'grep -qxF "{xdiff.COMPLETE}" diff.md' in script
     needle = re.search(r'grep -qF "([^"]+)" diff\.md', script)
@@ -346,6 +362,12 @@ def test_pre_commit_runs_check_and_ruff() -> None:
         words = shlex.split(hook["entry"])
         if words[:2] == ["python", "build.py"]:
             build_command(words[2:])
+    # a key file is caught anywhere, the published TEST-ONLY keys excepted
+    key_hook = hooks["no-private-key-file"]
+    assert re.search(key_hook["entry"], (ROOT / "sandbox" / "sandbox-TEST-ONLY.key").read_text(), re.M)
+    assert re.match(key_hook["exclude"], "sandbox/sandbox-TEST-ONLY.key")
+    assert not re.match(key_hook["exclude"], "sandbox/care-org.key")
+    assert not re.match(key_hook["exclude"], "notes/sandbox/x-TEST-ONLY.key")
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
         cwd=ROOT,
@@ -585,3 +607,62 @@ def test_check_refuses_a_registry_file_without_its_codeowners_line(tmp_path: Pat
         [sys.executable, ".github/scripts/codeowners.py"], cwd=tmp_path, check=True, capture_output=True
     )
     assert cli_registry.codeowners_problems(tmp_path / "registry") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "touched"),
+    [
+        ("registry/notices/2024-01-01-x.md", False),
+        ("xcert/diff.py", True),
+        ("build.py", True),
+        (".github/workflows/security-review.yml", True),
+        ("registry/trust/root.json", True),
+        ("uv.lock", True),
+    ],
+)
+def test_the_gate_is_never_cleared_for_what_its_judging_relies_on(
+    tmp_path: Path, path: str, touched: bool
+) -> None:
+    """A change to the diff's code could hide a key from the next review (outside review of
+    stop 21): the paths step, run for real on a pull request's commit, flags these files."""
+    wf = load(GITHUB / "workflows" / "security-review.yml")
+    script = next(s["run"] for s in steps(wf) if s.get("id") == "paths")
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("base\n", encoding="utf-8")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("update-ref", "refs/remotes/origin/main", "HEAD")
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text("changed\n", encoding="utf-8")
+    git("add", "-A")
+    git("commit", "-qm", "pr")
+    output = tmp_path / "github_output"
+    output.write_text("", encoding="utf-8")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_OUTPUT": str(output),
+        "BASE": "main",
+        "HEAD_SHA": git("rev-parse", "HEAD"),
+    }
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert ("touched=true" in output.read_text(encoding="utf-8")) is touched
+    if touched:
+        assert f"  {path}" in proc.stdout.splitlines()

@@ -32,9 +32,12 @@ HEADER = f"""\
 #    semantic diff shows a change to the signed trust list (or cannot finish) it labels the
 #    pull request and fails until a security reviewer approves the head commit. It runs
 #    the base branch's code on the pull request's data (pull_request_target);
-#  * .github/ (the workflows, the gate itself, this file's generator) and registry/trust/
-#    (the signed trust metadata) have the security team as their ONLY owner, so neither
-#    a maintainer nor a pull request can change or switch off the gate without it;
+#  * .github/ (the workflows, the gate itself, this file's generator), registry/trust/
+#    (the signed trust metadata) and the code the gate runs to judge a change (build.py,
+#    xcert/, scripts/, pyproject.toml, uv.lock: a change to the diff could hide a key) have
+#    the security team as their ONLY owner, so neither a maintainer, a developer nor a pull
+#    request can change or switch off the gate without it. The gate also refuses to clear
+#    a change to these paths;
 #  * new files without their own line fall back to the directory line (maintainers), and
 #    tests/test_github.py fails until this file is regenerated.
 
@@ -46,11 +49,11 @@ HEADER = f"""\
 /registry/revocations/             {SECURITY}
 /registry/trust/                   {SECURITY}
 /sandbox/                          {SECURITY}
-/xcert/token.py                    {DEVELOPERS} {SECURITY}
-/xcert/verify.py                   {DEVELOPERS} {SECURITY}
-/xcert/trust.py                    {DEVELOPERS} {SECURITY}
-/xcert/tufrepo.py                  {DEVELOPERS} {SECURITY}
-/xcert/tufclient.py                {DEVELOPERS} {SECURITY}
+/build.py                          {SECURITY}
+/pyproject.toml                    {SECURITY}
+/uv.lock                           {SECURITY}
+/scripts/                          {SECURITY}
+/xcert/                            {SECURITY}
 """
 
 
