@@ -9,6 +9,7 @@ reviewers 2-of-2, one online key) publishes into the same directory.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import json
@@ -26,6 +27,7 @@ import pytest
 from conftest import SignedRepo, fixture_key
 from test_verify_api import ROOT, Server, _run, rules_trust, token
 
+from verify_api.trust_store import TrustStore
 from xcert import tufrepo
 from xcert.keys import generate, read_private_key
 from xcert.token import to_digits
@@ -36,12 +38,14 @@ FORGED_KEY = 9  # the attacker's own key
 
 
 class Attacker:
-    """Serves a directory on a loopback port, and can answer with a redirect or 304 instead."""
+    """Serves a directory on a loopback port, and can answer with a redirect or 304 instead,
+    or trickle its timestamp.json one byte every `trickle` seconds."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.redirect: str | None = None  # location for every request
         self.not_modified = False
+        self.trickle: float | None = None
         outer = self
 
         class Handler(SimpleHTTPRequestHandler):
@@ -56,6 +60,18 @@ class Attacker:
                 elif outer.not_modified:
                     self.send_response(304)
                     self.end_headers()
+                elif outer.trickle and self.path.endswith("/timestamp.json"):
+                    body = (outer.directory / tufrepo.META_DIR / "timestamp.json").read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:  # the client gave up
+                            return
+                        time.sleep(outer.trickle)
                 else:
                     super().do_GET()
 
@@ -293,6 +309,39 @@ def test_a_cross_origin_redirect_is_refused(
         assert result.returncode == 1 and "redirect to another origin refused" in result.stderr, result.stderr
     finally:
         elsewhere.close()
+
+
+def test_a_trickled_download_fails_at_its_deadline_and_is_reported(
+    repo: SignedRepo, served: Attacker, data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A man in the middle sends a byte every 0.2 s (each read well inside the 30 s read
+    timeout): the file's wall-clock deadline ends the update, the state stays the last good
+    one, the service reports the failure, and a normal server updates again."""
+    repo.publish(data, served.directory)
+    store = TrustStore(served.url, repo.root, tmp_path / "state")
+    store.load()
+    store.client.file_deadline = 1.0  # plus 16384 B (timestamp's max) at 100 kB/s: 1.2 s
+    state = tmp_path / "state" / "timestamp.json"
+    before = state.read_bytes()
+    repo.publish({**data, "version": data["version"] + "-next"}, served.directory)
+    served.trickle = 0.2  # 558 bytes: about 2 minutes, without the deadline hours at 29 s
+
+    started = time.monotonic()
+    with pytest.raises(TrustListError, match=r"tuf/timestamp\.json: not received within the 1\.2 s"):
+        store.client.update(store.snapshot.trust if store.snapshot else None)
+    assert time.monotonic() - started < 4
+    assert state.read_bytes() == before
+
+    assert asyncio.run(store.refresh()) is False  # the poller's path: kept, and reported
+    status = store.status()
+    assert status["stale"] is True and status["last_error"] and status["version"] == data["version"]
+    assert state.read_bytes() == before
+
+    served.trickle = None
+    assert asyncio.run(store.refresh()) is True
+    status = store.status()
+    assert status["stale"] is False and status["version"] == data["version"] + "-next"
+    assert state.read_bytes() != before
 
 
 def test_only_https_or_loopback_http() -> None:

@@ -10,7 +10,8 @@ directory, so rollback protection survives a restart.
 
 Transport rules, whatever the metadata says: https only (plain http only to a loopback
 address, for local runs and tests), redirects only within the same origin, bounded
-sizes. Errors name the source without its credentials or query string.
+sizes, and a wall-clock deadline per file (a trickling server fails the update, it does not
+hold it). Errors name the source without its credentials or query string.
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ import hashlib
 import ipaddress
 import json
 import os
-from collections.abc import Iterator
+import ssl
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 import yaml
 from tuf.api.exceptions import DownloadError, DownloadHTTPError, RepositoryError
@@ -42,7 +47,17 @@ from .tufrepo import FIRST_PUBLISHED, META_DIR, TARGET, is_test_root, valid_sign
 
 SEEN_FILE = "issuance-seen.json"  # in the state directory: the records this verifier has seen
 
-FETCH_TIMEOUT = 30.0
+FETCH_TIMEOUT = 30.0  # per read: bounds a silent server, not a slow one
+# A whole file (redirects, headers and body) must arrive within FILE_DEADLINE seconds, plus
+# the time its allowed length takes at MIN_RATE bytes/s. Metadata is a few kB and arrives
+# in well under a second on any working link; 60 s leaves room for a slow, congested link
+# and a TLS handshake. Without it a man in the middle sending a byte every 29 s held an
+# update (the state directory's lock, the service's poller, which reported nothing wrong)
+# for hours per file; now an update fails within about a minute and is reported like any
+# other failure. The length allowance keeps big files that are signed to be big (keys.json,
+# a leaves file of millions of hashes) fetchable over a slow but honest link.
+FILE_DEADLINE = 60.0
+MIN_RATE = 100_000
 MAX_REDIRECTS = 3
 
 
@@ -81,25 +96,123 @@ def check_url(url: str) -> None:
     raise TrustListError(f"trust source {redact(url)}: only https (plain http only to a loopback address)")
 
 
+class _Deadline:
+    """The wall-clock end of the current file's download, shared by the fetcher and every
+    connection it opens: each network wait is cut to what is left, and none starts after."""
+
+    def __init__(self) -> None:
+        self.end = float("inf")
+        self.limit = 0.0  # seconds, for the message
+
+    def cap(self, timeout: float | None) -> float | None:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout(f"download deadline of {self.limit:g} s passed")
+        if left == float("inf"):
+            return timeout
+        return left if timeout is None else min(timeout, left)
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.cap(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.cap(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.cap(timeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: _Deadline) -> None:
+        self._backend, self._deadline = backend, deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.cap(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
 class TrustFetcher(FetcherInterface):
     """python-tuf's fetcher for our rules: https/loopback-http or file://, same-origin
-    redirects only, and a not-found that python-tuf recognises (it ends a root walk)."""
+    redirects only, a not-found that python-tuf recognises (it ends a root walk), and a
+    wall-clock deadline per file (FILE_DEADLINE), not just per read."""
 
-    def __init__(self, timeout: float = FETCH_TIMEOUT) -> None:
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+    def __init__(
+        self, timeout: float = FETCH_TIMEOUT, file_deadline: float = FILE_DEADLINE, min_rate: int = MIN_RATE
+    ) -> None:
+        self.file_deadline, self.min_rate = file_deadline, min_rate
+        self._deadline = _Deadline()
+        self._max_length = 0
+        # httpx has no overall timeout: every socket wait of its connection pool goes
+        # through _DeadlineBackend, so a trickle of headers is cut off as well as of a body.
+        transport = httpx.HTTPTransport(trust_env=False)
+        pool = getattr(transport, "_pool", None)
+        if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
+            raise RuntimeError("httpx/httpcore changed: TrustFetcher cannot bound its downloads")
+        pool._network_backend = _DeadlineBackend(pool._network_backend, self._deadline)
+        self._client = httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+        )
 
     def close(self) -> None:
         self._client.close()
+
+    @contextlib.contextmanager
+    def download_file(self, url: str, max_length: int) -> Iterator[IO[bytes]]:
+        self._max_length = max_length  # python-tuf's bound (for a target, its signed length)
+        try:
+            with super().download_file(url, max_length) as file:
+                yield file
+        finally:
+            self._max_length = 0
+
+    def _expired(self, url: str) -> DownloadError:
+        return DownloadError(
+            f"{redact(url)}: not received within the {self._deadline.limit:g} s allowed for it "
+            "(a stalled or deliberately slow server)"
+        )
 
     def _fetch(self, url: str) -> Iterator[bytes]:
         if url.startswith("file://"):
             return self._fetch_file(url)
         check_url(url)
+        self._deadline.limit = round(self.file_deadline + self._max_length / self.min_rate, 1)
+        self._deadline.end = time.monotonic() + self._deadline.limit
         origin = urlsplit(url)[:2]
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = self._client.send(self._client.build_request("GET", url), stream=True)
             except httpx.HTTPError as e:  # its message may hold the URL, credentials included
+                if self._deadline.passed():
+                    raise self._expired(url) from None
                 raise DownloadError(f"{redact(url)}: {type(e).__name__}") from None
             if response.is_redirect:
                 response.close()
@@ -113,13 +226,19 @@ class TrustFetcher(FetcherInterface):
             if response.status_code != 200:
                 response.close()
                 raise DownloadHTTPError(f"{redact(url)}: HTTP {response.status_code}", response.status_code)
-            return self._chunks(response)
+            return self._chunks(response, url)
         raise DownloadError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
 
-    @staticmethod
-    def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    def _chunks(self, response: httpx.Response, url: str) -> Iterator[bytes]:
         try:
-            yield from response.iter_bytes()
+            for chunk in response.iter_bytes():
+                if self._deadline.passed():
+                    raise self._expired(url)
+                yield chunk
+        except httpx.HTTPError as e:  # mid-body: a DownloadError too, so it is reported as one
+            if self._deadline.passed():
+                raise self._expired(url) from None
+            raise DownloadError(f"{redact(url)}: {type(e).__name__}") from None
         finally:
             response.close()
 
@@ -162,6 +281,7 @@ class TrustClient:
     source: str
     root: bytes  # the pinned root (any version this verifier trusts as its anchor)
     state_dir: Path
+    file_deadline: float = FILE_DEADLINE  # seconds per file (see FILE_DEADLINE); tests lower it
 
     def __post_init__(self) -> None:
         self.metadata_url, self.target_url = base_urls(self.source)
@@ -176,7 +296,7 @@ class TrustClient:
         When keys.json did not change, `current` is returned with the new signature facts
         (and its verification index kept)."""
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fetcher = TrustFetcher()
+        fetcher = TrustFetcher(file_deadline=self.file_deadline)
         try:
             with self._locked():
                 updater = Updater(
