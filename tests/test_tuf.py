@@ -356,6 +356,24 @@ def test_only_https_or_loopback_http() -> None:
         check_url(url)
 
 
+def test_a_local_trust_list_under_any_directory_name(tmp_path: Path, trust_json: dict[str, Any]) -> None:
+    """A space or Chinese characters in the path were percent-encoded by as_uri() and never
+    decoded: 'not found' (review of stop 21). Any URL scheme is a URL, never a local path:
+    HTTPS:// in capitals is https, file:// and ftp:// are refused by name."""
+    from conftest import REPO, publish_signed
+
+    from xcert.tufclient import base_urls, fetch_signed
+
+    site = tmp_path / "我的 站点"
+    publish_signed(site / "keys.json", trust_json)
+    trust = fetch_signed(str(site / "keys.json"), REPO.root, tmp_path / "state")
+    assert trust.signed is not None and trust.organizations
+    assert base_urls("HTTPS://registry.example.cn/keys.json")[1] == "https://registry.example.cn/"
+    for source in (f"file://{site}/keys.json", "ftp://registry.example.cn/keys.json"):
+        with pytest.raises(TrustListError, match="only https"):
+            base_urls(source)
+
+
 def test_source_urls_are_redacted() -> None:
     secret = "https://svc:S3cretPass@host.example/keys.json?X-Amz-Signature=abc#frag"
     assert redact(secret) == "https://host.example/keys.json"

@@ -24,6 +24,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import ssl
 import time
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
 
 import httpcore
 import httpx
@@ -74,7 +76,10 @@ def redact(url: str) -> str:
 
 
 def is_url(source: str) -> bool:
-    return source.startswith(("https://", "http://"))
+    """Whether a trust source is written as a URL (any scheme, any case): check_url then
+    allows only https, so `HTTPS://…` works and `file://…` or `ftp://…` is refused, not
+    taken for a local path."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", source) is not None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -244,7 +249,7 @@ class TrustFetcher(FetcherInterface):
 
     @staticmethod
     def _fetch_file(url: str) -> Iterator[bytes]:
-        path = Path(urlsplit(url).path)
+        path = Path(url2pathname(urlsplit(url).path))  # as_uri() percent-encoded it
         try:
             data = path.read_bytes()
         except FileNotFoundError:
