@@ -68,8 +68,8 @@ def test_check_command_exit_codes_and_formats(tmp_path: Path) -> None:
     assert text.stdout.splitlines() == [
         "registry/registry.yaml:1:1: error: missing required key 'fields'",
         "registry/registry.yaml:1:1: error: missing required key 'verify_url'",
-        "registry/registry.yaml:2:11: error: site_url: 'ftp://x' is not an http(s) URL, "
-        "e.g. 'https://www.example.org/'",
+        "registry/registry.yaml:2:11: error: site_url: 'ftp://x' is not an http(s) address: ASCII host "
+        "(xn-- form for a Chinese domain), no ?query or #fragment, e.g. 'https://verify.example.cn'",
     ]
     github = run_check("--registry", "registry", "--format", "github", cwd=tmp_path)
     assert github.stdout.splitlines()[0] == (
@@ -100,3 +100,26 @@ def test_a_notice_file_name_never_becomes_a_path_outside_its_page(tmp_path: Path
         f"then lowercase letters, digits and hyphens), got '{name}'"
         for name in bad
     )
+
+
+def test_the_registry_addresses_can_carry_a_token(tmp_path: Path) -> None:
+    """Every QR code is verify_url + /c/<digits>: a ?query or #fragment swallowed the token
+    (the phone opened the home page), and a Chinese host crashed issuing (QR text is
+    ASCII). Review of stop 21."""
+    import shutil
+
+    for bad in (
+        "https://v.example.cn/?lang=zh",
+        "https://v.example.cn/x#y",
+        "https://验证.example.cn",
+        "https://u:p@v.example.cn",
+    ):
+        registry = tmp_path / bad.encode().hex() / "registry"
+        shutil.copytree(FIXTURE_REGISTRY, registry)
+        path = registry / "registry.yaml"
+        text = path.read_text(encoding="utf-8")
+        start = text.index("verify_url:")
+        end = text.index("\n", start)
+        path.write_text(f"{text[:start]}verify_url: '{bad}'{text[end:]}", encoding="utf-8")
+        messages = [p.message for p in load_registry(registry).problems]
+        assert f"verify_url: '{bad}' is not an http(s) address: ASCII host" in " ".join(messages), messages

@@ -330,6 +330,14 @@ URL = Text(
     example="https://www.example.org/",
     shape="an http(s) URL",
 )
+# The registry's own addresses: pages and every QR code are built by appending to them, so
+# a query or fragment would swallow the token, and a QR code holds ASCII only.
+BASE_URL = Text(
+    "The http(s) address pages and QR codes are built on",
+    pattern=r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s<>\"'?#]*)?",
+    example="https://verify.example.cn",
+    shape="an http(s) address: ASCII host (xn-- form for a Chinese domain), no ?query or #fragment",
+)
 
 
 BOUND = Text(
@@ -360,8 +368,8 @@ def _status_history(states: tuple[str, ...], with_batch: bool) -> ListOf:
 REGISTRY = Obj(
     {
         "name": F(_lang_text("Registry name", en_required=True), True),
-        "site_url": F(URL, True),
-        "verify_url": F(URL, True),
+        "site_url": F(BASE_URL, True),
+        "verify_url": F(BASE_URL, True),
         "fields": F(
             ListOf(
                 Obj(
