@@ -452,6 +452,67 @@ def test_the_access_log_holds_no_token(stack: Stack) -> None:
     assert stack.digits[:12] not in text and "token=" not in text
 
 
+def log_lines(log: Path, pattern: str, at_least: int) -> list[str]:
+    """The lines of `log` matching `pattern`, once there are `at_least` (nginx writes an access
+    log line as its request ends)."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = re.findall(f"(?m)^{pattern}$", log.read_text())
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def test_refusals_by_the_per_ip_limits_name_no_token_in_either_log(stack: Stack) -> None:
+    """A job fair behind one carrier NAT: many phones on one address trip limit_conn on /c/ and
+    /api/ and limit_req on /api/. nginx's line for a refusal holds the request line, token and
+    all: it must stay out of the error log (limit_*_log_level below its level, and no error log
+    in those locations), while the access log still shows each refusal, without the token."""
+    port = int(stack.url.rsplit(":", 1)[1])
+    crowd = "127.0.0.66"
+    # limit_conn: 64 requests in progress from one address, each waiting for a body it was
+    # promised, hold every slot the address has (the zone counts /c/ and /api/ together)
+    held = []
+    for _ in range(64):
+        s = socket.create_connection(("127.0.0.1", port), source_address=(crowd, 0))
+        s.sendall(f"POST /c/{stack.digits} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n".encode())
+        held.append(s)
+    try:
+        with client(crowd) as c:
+            deadline = time.monotonic() + 5
+            while (page := c.get(f"{stack.url}/c/{stack.digits}")).status_code != 503:
+                assert page.status_code == 200 and time.monotonic() < deadline, page.status_code
+                time.sleep(0.05)  # until nginx has read all 64 request heads
+            api = c.get(stack.url + "/api/v1/verify", params={"token": stack.digits})
+    finally:
+        for s in held:
+            s.close()
+    assert "请几秒后刷新" in page.text and one(page, "retry-after") == "5"
+    assert api.status_code == 429 and api.json()["error"]["code"] == "rate_limited"
+
+    # limit_req: a burst far past 40 from another address
+    with client("127.0.0.67") as c, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda _: c.get(stack.url + "/api/v1/verify", params={"token": stack.digits}), range(120)
+            )
+        )
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses[429] > 0 and statuses[200] >= 40, statuses
+
+    access = stack.base / "run" / "xcert.access.log"
+    tail = r'\d+ \S+ "-" - "-"'  # bytes, time, and no upstream: nginx refused it itself
+    assert log_lines(access, rf'127\.0\.0\.66 \[\S+\] "GET /c/\{{digits\}}" 503 {tail}', 1)
+    assert log_lines(access, rf'127\.0\.0\.66 \[\S+\] "GET /api/v1/verify" 429 {tail}', 1)
+    refused = log_lines(access, rf'127\.0\.0\.67 \[\S+\] "GET /api/v1/verify" 429 {tail}', statuses[429])
+    assert len(refused) == statuses[429]
+    for log in (access, stack.nginx.error_log):
+        text = log.read_text()
+        assert stack.digits not in text and stack.digits[:12] not in text and "token=" not in text, log
+    assert "limiting" not in stack.nginx.error_log.read_text(), "refusals are not error-log news"
+    print(f"\nlimits: limit_conn answered /c/ 503 and /api/ 429; limit_req {dict(statuses)}")
+
+
 def test_a_sandbox_certificate_verifies_the_same_through_nginx_and_on_both_replicas(stack: Stack) -> None:
     def stable(data: dict[str, Any]) -> dict[str, Any]:
         # everything but the moment of asking (verified_at, the data's age, a check's "now")
@@ -729,3 +790,17 @@ def test_with_every_replica_down_nginx_answers_503_with_its_own_headers(stack: S
         security_headers(response)
         assert one(response, "cache-control") == "no-store"
     assert home.status_code == 200, "the static site does not depend on the verify service"
+
+    # nginx logged no token all along: not for these failures, nor for the replica killed
+    # mid-load (connection refused, retried), nor the rate limits, nor the 413/414/400 above.
+    # What it would have said is in the access log, as $upstream_status.
+    access = stack.base / "run" / "xcert.access.log"
+    assert log_lines(
+        access, r'\S+ \[\S+\] "GET /c/\{digits\}" 503 \d+ \S+ "[^"]+" [\d., ]+ "502(?:, 502)*"', 1
+    )
+    assert re.search(r'(?m)" 200 \d+ \S+ "[^"]+, [^"]+" \S+, \S+ "502, 200"$', access.read_text()), (
+        "a request that the killed replica refused and the other answered"
+    )
+    for log in (access, stack.nginx.error_log):
+        text = log.read_text()
+        assert stack.digits not in text and stack.digits[:12] not in text and "token=" not in text, log
