@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +212,27 @@ def test_batch_refuses_a_non_empty_out_dir_but_fills_an_empty_one(tmp_path, make
     (tmp_path / "empty").mkdir()
     issue.issue_batch(KEY, src, tmp_path / "empty", make_trust(), workers=1, now=NOW)
     assert (tmp_path / "empty" / "tokens.csv").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batch_output_is_private_to_the_user_whatever_the_umask(tmp_path, make_trust, workers) -> None:
+    """tokens.csv and the QR codes carry holders' names and ID number tails: the directory was
+    chmod 0755 and its files 0644 under the usual umask, so any local user could read them."""
+    src = write_csv(tmp_path / "in.csv", good_rows(3))
+    old = os.umask(0o022)
+    try:
+        issue.issue_batch(KEY, src, tmp_path / "out", make_trust(), workers=workers, now=NOW)
+        (tmp_path / "empty").mkdir()  # an existing empty directory is replaced by a private one
+        issue.issue_batch(KEY, src, tmp_path / "empty", make_trust(), workers=workers, now=NOW)
+    finally:
+        os.umask(old)
+    for out in (tmp_path / "out", tmp_path / "empty"):
+        assert stat.S_IMODE(out.stat().st_mode) == 0o700
+        files = list(out.iterdir())
+        assert len(files) == 1 + 2 * 3
+        for f in files:
+            assert f.is_file() and stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # renamed, not copied
 
 
 def test_batch_not_utf8(tmp_path, make_trust) -> None:

@@ -63,14 +63,22 @@ def test_from_b64url_rejects(text, message):
 GOOD = keys.dumps(keys.PrivateKey("acme", SigningKey(bytes(range(32)))))
 OTHER_PUB = keys.public_key_b64url(bytes(SigningKey(bytes(32)).verify_key))
 
+EXPECTED = "expected 'NAME: VALUE' with NAME one of org, kid, public-key, seed, or a # comment"
 NOT_A_KEY = f"k.key:1: not an xcert private key (expected {keys.HEADER!r})"
 BAD_FILES = {
     "empty": ("", NOT_A_KEY),
     "wrong header": ("-----BEGIN PRIVATE KEY-----\n", NOT_A_KEY),
-    "unknown line": (GOOD + "colour: blue\n", "k.key:6: unknown line 'colour'"),
-    "duplicate": (GOOD + "org: acme\n", "k.key:6: duplicate 'org'"),
+    "unknown field": (
+        GOOD + "colour: blue\n",
+        f"k.key:6: unknown field; {EXPECTED} (content not shown)",
+    ),
+    "no colon": (GOOD + "colour blue\n", f"k.key:6: no ':' on the line; {EXPECTED} (content not shown)"),
+    "duplicate": (GOOD + "org: acme\n", "k.key:6: duplicate 'org' (first on line 2)"),
     "missing seed": (GOOD.replace("seed:", "# seed:"), "k.key: missing 'seed'"),
-    "bad org": (GOOD.replace("org: acme", "org: ACME"), "k.key:2: org: expected [a-z0-9-], got 'ACME'"),
+    "bad org": (
+        GOOD.replace("org: acme", "org: ACME"),
+        "k.key:2: org: expected an organization id of 1-64 characters [a-z0-9-] (value not shown)",
+    ),
     "short seed": (
         "\n".join(line if not line.startswith("seed") else "seed: QUJD" for line in GOOD.split("\n")),
         "k.key:5: seed: expected unpadded base64url of 32 bytes",

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,24 @@ def _trust(
 
 
 def _key(path: str) -> keymod.PrivateKey:
+    """Read a private key file; warn (not refuse) when its group or others may read it."""
     try:
-        return keymod.read_private_key(path)
+        key = keymod.read_private_key(path)
     except keymod.KeyFileError as e:
         raise click.ClickException(str(e)) from None
+    mode = keymod.exposed_mode(path)
+    if mode is not None:
+        exposed = f"{path} is readable by others (mode {mode:04o})"
+        # The published TEST keys (sandbox/, named *-TEST-ONLY.key like `trust init --test-only`
+        # writes them) are committed 100644, so a checkout under umask 022 leaves them 0644.
+        if key.org == "sandbox" or Path(path).name.endswith("-TEST-ONLY.key"):
+            _note(f"note: {exposed}; fine for a published TEST key")
+        else:
+            _note(
+                f"WARNING: {exposed}: run chmod 600 {shlex.quote(path)}. Anyone who can read it "
+                f"can sign as {key.org}; if someone else could have copied it, treat the key as compromised."
+            )
+    return key
 
 
 def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

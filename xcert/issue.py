@@ -365,9 +365,18 @@ def _render_chunk(items: list[tuple[str, str]]) -> int:
     for serial, url in items:
         code = qr.encode(url, ecc)
         stem = file_stem(serial)
-        (out / f"{stem}.svg").write_text(qr.to_svg(code), encoding="ascii")
-        (out / f"{stem}.png").write_bytes(qr.to_png(code))
+        _write_private(out / f"{stem}.svg", qr.to_svg(code).encode("ascii"))
+        _write_private(out / f"{stem}.png", qr.to_png(code))
     return len(items)
+
+
+# A batch's files: new (never through an existing name or link), and 0600 whatever the umask.
+_PRIVATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    with open(os.open(path, _PRIVATE_FLAGS, 0o600), "wb") as f:
+        f.write(data)
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -406,6 +415,9 @@ def issue_batch(
 ) -> BatchReport:
     """Check every row, then write tokens.csv and <serial>.svg/.png into a new ``out_dir``.
 
+    The directory is private to the user (0700, its files 0600, whatever the umask): they
+    carry the holders' names and ID number tails. It appears complete or not at all.
+
     ``progress(phase, total)`` returns an ``update(n)`` callback (the CLI passes tqdm).
     """
     source, out = str(csv_path), Path(out_dir)
@@ -436,14 +448,17 @@ def issue_batch(
             if problems:
                 raise BatchError(source, problems)
             items = [(req.serial.strip(), url_for(trust.verify_url, tokens[line])) for line, req in rows]
-            with open(tmp / "tokens.csv", "w", encoding="utf-8", newline="") as f:
+            with open(
+                os.open(tmp / "tokens.csv", _PRIVATE_FLAGS, 0o600), "w", encoding="utf-8", newline=""
+            ) as f:
                 writer = csv.writer(f, lineterminator="\n")
                 writer.writerow(("serial", "url"))
                 writer.writerows(items)
             update = progress("writing", len(items)) if progress else nothing
             for n in pool.map(_render_chunk, _chunks(items)):
                 update(n)
-        os.chmod(tmp, 0o755)
+        # tmp stays 0700 as mkdtemp made it, whatever the umask: tokens.csv and the QR codes
+        # carry the holders' names and ID number tails. Share it deliberately, not by default.
         os.rename(tmp, out)  # replaces an empty directory atomically on POSIX
     finally:
         if tmp.exists():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,10 +121,16 @@ def write_private_key(path: str | os.PathLike[str], key: PrivateKey, comment: st
 
 
 def loads(text: str, source: str = "<key>") -> PrivateKey:
-    """Parse key file text; every error names ``source`` and the line."""
+    """Parse key file text; every error names ``source`` and the line.
+
+    No error ever quotes the file's content, not even a field's name or the value of a
+    known field: a seed pasted onto the wrong line (``seed=...``, ``org: <seed>``) would
+    otherwise land in a terminal or a CI log. Messages say what was expected instead.
+    """
     lines = text.splitlines()
     if not lines or lines[0].strip() != HEADER:
         raise KeyFileError(f"{source}:1: not an xcert private key (expected {HEADER!r})")
+    expected = f"expected 'NAME: VALUE' with NAME one of {', '.join(_FIELDS)}, or a # comment"
     fields: dict[str, tuple[int, str]] = {}
     for number, line in enumerate(lines[1:], start=2):
         line = line.strip()
@@ -131,17 +138,22 @@ def loads(text: str, source: str = "<key>") -> PrivateKey:
             continue
         name, sep, value = line.partition(":")
         name, value = name.strip(), value.strip()
-        if not sep or name not in _FIELDS:
-            raise KeyFileError(f"{source}:{number}: unknown line {name!r}")
-        if name in fields:
-            raise KeyFileError(f"{source}:{number}: duplicate {name!r}")
+        if not sep:
+            raise KeyFileError(f"{source}:{number}: no ':' on the line; {expected} (content not shown)")
+        if name not in _FIELDS:
+            raise KeyFileError(f"{source}:{number}: unknown field; {expected} (content not shown)")
+        if name in fields:  # name is one of _FIELDS here, not the file's text
+            raise KeyFileError(f"{source}:{number}: duplicate {name!r} (first on line {fields[name][0]})")
         fields[name] = (number, value)
     for name in ("org", "seed"):
         if name not in fields:
             raise KeyFileError(f"{source}: missing {name!r}")
     number, org = fields["org"]
     if not _ORG_RE.fullmatch(org):
-        raise KeyFileError(f"{source}:{number}: org: expected [a-z0-9-], got {org!r}")
+        raise KeyFileError(
+            f"{source}:{number}: org: expected an organization id of 1-64 characters [a-z0-9-] "
+            "(value not shown)"
+        )
     number, seed = fields["seed"]
     try:
         key = PrivateKey(org=org, signing_key=SigningKey(from_b64url(seed)))
@@ -160,14 +172,34 @@ def loads(text: str, source: str = "<key>") -> PrivateKey:
 
 
 def read_private_key(path: str | os.PathLike[str]) -> PrivateKey:
-    """Read a key file written by :func:`write_private_key`."""
+    """Read a key file written by :func:`write_private_key`.
+
+    Its permissions are not checked here; see :func:`exposed_mode` (the CLI warns)."""
     p = Path(path)
     try:
         if p.stat().st_size > _MAX_FILE:
             raise KeyFileError(f"{p}: too large for a key file")
         text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise KeyFileError(f"{p}: not UTF-8 text") from e
+    except UnicodeDecodeError:
+        # no chaining: the decoder's message quotes a byte of the file
+        raise KeyFileError(f"{p}: not UTF-8 text") from None
     except OSError as e:
         raise KeyFileError(f"{p}: cannot read: {e.strerror or e}") from e
     return loads(text, str(p))
+
+
+def exposed_mode(path: str | os.PathLike[str]) -> int | None:
+    """The permission bits of the key file at ``path`` when its group or others have any
+    access to it (``mode & 0o077``), else None; None too where POSIX modes mean nothing
+    (Windows) or the file cannot be examined (reading it reports that).
+
+    A key readable by others is still used (a git checkout makes the published sandbox key
+    0644): the CLI warns, like ssh's "UNPROTECTED PRIVATE KEY FILE", without refusing.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
