@@ -669,18 +669,21 @@ def _print_status(status: Any, registry: str) -> None:
         click.echo("targets: nothing signed yet")
     else:
         click.echo(f"targets: version {status.targets_version}, expires {status.expires:%Y-%m-%d}")
-    if status.current:
+    if status.current and status.irregular:
+        click.echo("trust content: unchanged, but targets.json is not what the ceremony builds (below)")
+    elif status.current:
         click.echo("trust content: unchanged since the reviewers signed it")
     else:
         click.echo("trust content CHANGED since the reviewers signed it:")
         for part in status.changed:
             click.echo(f"  {part}")
     signers = ", ".join(status.signed_by) or "nobody"
-    click.echo(
-        f"signatures: {len(status.signed_by) if status.current else 0} of {status.threshold} ({signers})"
-    )
+    counted = len(status.signed_by) if status.current and not status.irregular else 0
+    click.echo(f"signatures: {counted} of {status.threshold} ({signers})")
     for problem in status.problems:
         click.echo(f"problem: {problem}")
+    for warning in status.warnings:
+        click.echo(f"warning: {warning}")
     if status.ok:
         click.echo("ok: the trust list can be published")
     else:

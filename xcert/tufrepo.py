@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,10 @@ NAME_FIELD = "x-xcert-name"  # who holds a key, shown on verdicts ("signed by â€
 TEST_FIELD = "x-xcert-test-only"  # set in the development root whose private keys are public
 TARGETS_DAYS = 365  # reviewers re-sign at least yearly
 ROOT_DAYS = 365
+WARN_DAYS = 60  # check and `trust status` warn this long before root or targets expire
+# Reviewers' clocks differ: a targets expiry this much past now + TARGETS_DAYS is still one
+# the ceremony built (another reviewer's machine, minutes ahead); beyond it, a hand-made one.
+CLOCK_SLACK = dt.timedelta(days=1)
 ONLINE_DAYS = 3  # snapshot and timestamp: publish at least daily
 # Issuance records (docs/issuance-records.md): targets delegates issuance/<org>/* to a role
 # per organization, signed by any of its keys that is not compromised (threshold 1).
@@ -327,27 +331,49 @@ class SignStatus:
     signed_by: tuple[str, ...]  # reviewers whose signatures verify over the current targets
     threshold: int
     expires: dt.datetime | None
-    problems: tuple[str, ...] = field(default=())
+    # errors and warnings, each located at root.json or targets.json
+    findings: tuple[Problem, ...] = field(default=())
+    # the signed part of targets.json is not what the ceremony builds (a hand-edited version,
+    # expiry or extra field): no signature over it counts, `sign` rebuilds it
+    irregular: bool = False
+    renew: bool = False  # targets expired or expire within WARN_DAYS: `sign` starts a new version
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(p.message for p in self.findings if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(p.message for p in self.findings if p.severity == "warning")
 
     @property
     def needed(self) -> int:
-        return max(0, self.threshold - len(self.signed_by)) if self.current else self.threshold
+        if not self.current or self.irregular:
+            return self.threshold
+        return max(0, self.threshold - len(self.signed_by))
 
     @property
     def ok(self) -> bool:
-        return self.current and self.needed == 0 and not self.problems
+        return self.current and not self.irregular and self.needed == 0 and not self.problems
 
 
 def sign_status(registry_dir: Path, reg: Registry, now: dt.datetime | None = None) -> SignStatus:
+    """Where the trust content stands: changed since signed, signatures, and every problem of
+    the root (its history chain, its expiry) and of targets.json (expiry, not what the
+    ceremony builds). Warnings: root or targets expire within WARN_DAYS."""
+    now = now or now_utc()
     directory = trust_dir(registry_dir)
     root = read_metadata(directory / "root.json", Root).signed
+    findings = root_findings(registry_dir, now)
     trust_list = build_trust_list(reg)
     content = dumps(trust_list).encode("utf-8")
     parts = content_parts(trust_list)
     role = root.get_delegated_role(Targets.type)
     path = directory / "targets.json"
     if not path.exists():
-        return SignStatus(content, parts, None, False, tuple(sorted(parts)), (), role.threshold, None)
+        return SignStatus(
+            content, parts, None, False, tuple(sorted(parts)), (), role.threshold, None, tuple(findings)
+        )
     md = read_metadata(path, Targets)
     signed: Targets = md.signed
     target = signed.targets.get(TARGET)
@@ -358,9 +384,32 @@ def sign_status(registry_dir: Path, reg: Registry, now: dt.datetime | None = Non
     if not current and not changed:
         changed = ("registry",)  # same parts, different bytes (or delegations): the format changed
     signers = valid_signers(root, md)
-    problems = []
-    if signed.is_expired(now or now_utc()):
-        problems.append(f"targets expired at {signed.expires:%Y-%m-%d}: reviewers must sign again")
+    loc = Loc(str(path))
+    how = f"a reviewer signs again: xcert trust sign --key FILE --registry {registry_dir}"
+    irregular = _irregular(signed, target_for(content, parts), now) if current else []
+    if irregular:
+        findings.append(
+            Problem(
+                loc,
+                "targets.json is not what the ceremony builds, so no signature on it counts: "
+                f"{'; '.join(irregular)}; {how} (it starts version {signed.version + 1})",
+            )
+        )
+    renew = signed.is_expired(now)
+    if renew:
+        findings.append(
+            Problem(loc, f"targets expired at {signed.expires:%Y-%m-%d}: reviewers must sign again")
+        )
+    elif signed.expires <= now + dt.timedelta(days=WARN_DAYS):
+        renew = True
+        days = (signed.expires - now).days
+        findings.append(
+            Problem(
+                loc,
+                f"targets expire on {signed.expires:%Y-%m-%d} (in {days} days): {how} before then",
+                "warning",
+            )
+        )
     return SignStatus(
         content,
         parts,
@@ -370,8 +419,64 @@ def sign_status(registry_dir: Path, reg: Registry, now: dt.datetime | None = Non
         signers,
         role.threshold,
         signed.expires,
-        tuple(problems),
+        tuple(findings),
+        irregular=bool(irregular),
+        renew=renew,
     )
+
+
+def _irregular(signed: Targets, expected: TargetFile, now: dt.datetime) -> list[str]:
+    """How a targets signed part over the right content departs from what `sign_targets`
+    builds: only keys.json's entry (its length, hash and parts), the delegations, a version
+    and an expiry no later than TARGETS_DAYS from now. Anything else was written by hand
+    (a pull request choosing a 2099 expiry or extra fields), and reviewers never sign it."""
+    out = []
+    latest = now + dt.timedelta(days=TARGETS_DAYS) + CLOCK_SLACK
+    if signed.expires > latest:
+        out.append(
+            f"expires {signed.expires:%Y-%m-%d}, beyond the {TARGETS_DAYS}-day maximum ({latest:%Y-%m-%d})"
+        )
+    extra = sorted(set(signed.targets) - {TARGET})
+    if extra:
+        out.append(f"targets other than {TARGET}: {', '.join(extra)}")
+    if TARGET in signed.targets and signed.targets[TARGET].to_dict() != expected.to_dict():
+        out.append(f"the {TARGET} entry has fields or parts the ceremony does not write")
+    if signed.unrecognized_fields:
+        out.append(f"unknown fields: {', '.join(sorted(signed.unrecognized_fields))}")
+    return out
+
+
+def root_findings(registry_dir: Path, now: dt.datetime) -> list[Problem]:
+    """The root history chain as a client walks it, and the newest root's expiry."""
+    loc = Loc(str(trust_dir(registry_dir) / "root.json"))
+    renew = 'the root key holders renew it (docs/trust-list-format.md, "Renewing the root")'
+    try:
+        roots = root_history(registry_dir)
+        verify_root_chain(roots)
+    except OSError as e:
+        return [Problem(loc, f"root history unreadable: {e}")]
+    except TrustRepoError as e:
+        return [Problem(loc, f"root history refused, as every verifier would refuse it: {e}")]
+    root = Metadata[Root].from_bytes(roots[-1]).signed
+    if root.is_expired(now):
+        return [
+            Problem(
+                loc,
+                f"root version {root.version} expired at {root.expires:%Y-%m-%d}: every verifier "
+                f"refuses the trust list; {renew}",
+            )
+        ]
+    if root.expires <= now + dt.timedelta(days=WARN_DAYS):
+        days = (root.expires - now).days
+        return [
+            Problem(
+                loc,
+                f"root version {root.version} expires on {root.expires:%Y-%m-%d} (in {days} days); "
+                f"{renew} before then",
+                "warning",
+            )
+        ]
+    return []
 
 
 def _matches(target: TargetFile, content: bytes) -> bool:
@@ -411,7 +516,7 @@ def sign_targets(
         )
     status = sign_status(registry_dir, reg, now)
     path = directory / "targets.json"
-    if status.current and not any("expired" in p for p in status.problems):
+    if status.current and not status.irregular and not status.renew:
         md = read_metadata(path, Targets)
     else:
         version = (status.targets_version or 0) + 1
@@ -425,7 +530,16 @@ def sign_targets(
         md = Metadata(targets)
     md.sign(reviewer, append=True)
     write_metadata(md, path)
-    return sign_status(registry_dir, reg, now)
+    after = sign_status(registry_dir, reg, now)
+    if status.irregular:
+        note = Problem(
+            Loc(str(path)),
+            f"targets.json version {status.targets_version} was not what the ceremony builds: "
+            f"rebuilt as version {md.signed.version}; every reviewer signs it",
+            "warning",
+        )
+        after = replace(after, findings=(note, *after.findings))
+    return after
 
 
 def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = None) -> list[Problem]:
@@ -439,7 +553,7 @@ def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = No
     except TrustRepoError as e:
         return [Problem(Loc(str(directory)), str(e))]
     targets_loc = Loc(str(directory / "targets.json"))
-    problems = [Problem(targets_loc, p) for p in status.problems]
+    problems = list(status.findings)
     how = f"a security reviewer signs it: xcert trust sign --key FILE --registry {registry_dir}"
     if not status.current:
         for part in status.changed:
@@ -452,7 +566,7 @@ def check_signed(registry_dir: Path, reg: Registry, now: dt.datetime | None = No
             problems.append(
                 Problem(loc, f"trust content of {what} changed since the reviewers signed targets; {how}")
             )
-    elif status.needed:
+    elif status.needed and not status.irregular:
         problems.append(
             Problem(
                 targets_loc,
@@ -641,6 +755,8 @@ def publish(
     if unsigned:
         raise TrustRepoError(f"refusing to publish unsigned issuance records: {unsigned[0].format()}")
     targets_bytes = (trust_dir(registry_dir) / "targets.json").read_bytes()
+    roots = root_history(registry_dir)
+    _refuse_rollback(previous, roots[-1], targets_bytes)
     version = max(int(now.timestamp()), published_version(previous) + 1)
     roles = {
         records_role(o): records_file(registry_dir, o).read_bytes()
@@ -649,7 +765,7 @@ def publish(
     return publish_files(
         site,
         status.content,
-        root_history(registry_dir),
+        roots,
         targets_bytes,
         online_key,
         version,
@@ -658,6 +774,34 @@ def publish(
         roles=roles,
         previous=previous,
     )
+
+
+def _refuse_rollback(previous: Path | None, root_bytes: bytes, targets_bytes: bytes) -> None:
+    """Root and targets versions never go down from the site this one replaces, and a version
+    it published never comes back with other content: a verifier that saw the higher version
+    refuses every later update (BadVersionNumberError), and one holding a version keeps its
+    copy of it, whatever the new bytes say."""
+    for name, data, kind in (("root", root_bytes, Root), ("targets", targets_bytes, Targets)):
+        path = Path(previous or ".") / META_DIR / f"{name}.json"
+        if previous is None or not path.is_file():
+            continue
+        try:
+            old = read_metadata(path, kind).signed
+        except TrustRepoError:
+            continue  # nothing a verifier could have accepted
+        new = Metadata[Any].from_bytes(data).signed
+        source = f"registry/{TRUST_DIR}/{name}.json"
+        if new.version < old.version:
+            raise TrustRepoError(
+                f"refusing to publish {name} version {new.version}: the site it replaces ({path}) has "
+                f"version {old.version}, and a verifier that saw it would refuse every later update; "
+                f"{source} must be version {old.version} or above"
+            )
+        if new.version == old.version and new.to_dict() != old.to_dict():
+            raise TrustRepoError(
+                f"refusing to publish {name} version {new.version}: the site it replaces ({path}) "
+                f"published that version with other content; {source} needs a new version"
+            )
 
 
 def published_version(site: Path | None) -> int:
@@ -764,15 +908,29 @@ def signed_targets(
 
 
 def verify_root_chain(roots: list[bytes]) -> None:
-    """Each root is signed by its own threshold and the previous one's (as a client checks)."""
+    """Each root is version 1, 2, 3â€¦ in turn, signed by its own threshold and the previous
+    one's (as a client checks when it walks a rotation)."""
     previous: Metadata[Root] | None = None
-    for data in roots:
-        md = Metadata[Root].from_bytes(data)
+    for number, data in enumerate(roots, start=1):
+        try:
+            md = Metadata[Root].from_bytes(data)
+        except Exception as e:  # python-tuf's DeserializationError, with the cause
+            raise TrustRepoError(f"root number {number} of the history: not valid root metadata: {e}") from e
+        if not isinstance(md.signed, Root):
+            raise TrustRepoError(f"root number {number} of the history is {md.signed.type} metadata")
+        if md.signed.version != number:
+            raise TrustRepoError(
+                f"root number {number} of the history has version {md.signed.version}: a client "
+                f"walking the rotation expects version {number}"
+            )
         for signer_root in ([previous.signed] if previous else []) + [md.signed]:
             try:
                 signer_root.verify_delegate(Root.type, md.signed_bytes, md.signatures)
             except UnsignedMetadataError as e:
-                raise TrustRepoError(f"root version {md.signed.version}: {e}") from e
+                raise TrustRepoError(
+                    f"root version {md.signed.version} is not signed by the threshold of "
+                    f"root version {signer_root.version} ({e})"
+                ) from e
         previous = md
 
 
