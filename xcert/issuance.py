@@ -27,13 +27,13 @@ import hashlib
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import merkle
-from .model import CST, day_start
+from .model import CST, day_start, utc_z
 from .problems import Loc, Problems
 from .token import MAX_TIME, MalformedToken, decode
 from .yamlsrc import loc_at
@@ -313,6 +313,17 @@ class PublishedRecord:
     record: Record
     published: dt.datetime
     leaves_file: Path  # verified bytes in the client's state directory (read to build the index)
+    # Its form in a verdict's JSON, made once here: every answer for a recorded token asks.
+    json: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        form = {
+            "organization": self.record.organization,
+            "batch": self.record.batch,
+            "published": utc_z(self.published),
+            "tree_hash": self.record.tree_hash.hex(),
+        }
+        object.__setattr__(self, "json", form)  # a dict: a trust list is pickled to issuing workers
 
 
 _ENTRY = 18  # 14 bytes of hash after the 2-byte bucket, then a 4-byte record number

@@ -160,7 +160,7 @@ class Result:
                 "expires_at": utc_z(self.expires_at) if self.expires_at else None,
             },
             **trusted,
-            "record": None if self.record is None else _record_dict(self.record),
+            "record": None if self.record is None else dict(self.record.json),
             "warnings": [{"code": w.code, "detail": w.detail} for w in self.warnings],
         }
 
@@ -185,27 +185,6 @@ def _key_dict(key: TrustedKey) -> dict[str, Any]:
         "retired_at": utc_z(key.retired_at) if key.retired_at else None,
         "compromised_at": utc_z(key.compromised_at) if key.compromised_at else None,
     }
-
-
-_RECORD_JSON: dict[int, tuple[PublishedRecord, dict[str, Any]]] = {}
-
-
-def _record_dict(published: PublishedRecord) -> dict[str, Any]:
-    """A record's JSON form, made once per record (a verdict's hot path asks again and again)."""
-    cached = _RECORD_JSON.get(id(published))
-    if cached is not None and cached[0] is published:
-        return dict(cached[1])
-    record = published.record
-    made = {
-        "organization": record.organization,
-        "batch": record.batch,
-        "published": utc_z(published.published),
-        "tree_hash": record.tree_hash.hex(),
-    }
-    if len(_RECORD_JSON) > 100_000:  # old trust lists' records: start again
-        _RECORD_JSON.clear()
-    _RECORD_JSON[id(published)] = (published, made)
-    return dict(made)
 
 
 def recorded_text(published: PublishedRecord) -> str:
