@@ -142,14 +142,33 @@ def _url_option(name: str) -> Any:
     help="The publishing job's snapshot/timestamp key [default: $XCERT_TIMESTAMP_KEY; with the "
     "TEST-ONLY development root, sandbox/'s published key].",
 )
+@click.option(
+    "--previous",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    metavar="DIR",
+    help="The published site this build replaces, when --out is a new release directory: its "
+    "signed snapshot dates the issuance records [default: --out].",
+)
 def site_cmd(
-    registry: str, out: Path, site_url: str | None, verify_url: str | None, timestamp_key: Path | None
+    registry: str,
+    out: Path,
+    site_url: str | None,
+    verify_url: str | None,
+    timestamp_key: Path | None,
+    previous: Path | None,
 ) -> None:
     """Check, then build the static site with the signed trust list (keys.json + tuf/)."""
     from .site import build_site
 
     _exit(
-        build_site(Path(registry), out, site_url=site_url, verify_url=verify_url, timestamp_key=timestamp_key)
+        build_site(
+            Path(registry),
+            out,
+            site_url=site_url,
+            verify_url=verify_url,
+            timestamp_key=timestamp_key,
+            previous=previous,
+        )
     )
 
 

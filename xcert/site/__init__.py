@@ -47,8 +47,13 @@ def build_site(
     verify_url: str | None = None,
     timestamp_key: Path | None = None,
     sources: SiteSources | None = None,
+    previous: Path | None = None,
 ) -> int:
     """Check, build and swap in the site; return a process exit code.
+
+    `previous`: the published site this build replaces (default: `out`). Its signed
+    snapshot carries each issuance record's first publication and the versions a new
+    publication must not go below; a release built into a new directory must name it.
 
     `site_url` and `verify_url`, when given, override registry.yaml's local defaults for
     a deployment; the trust list and every page then carry the public addresses (the trust
@@ -80,15 +85,28 @@ def build_site(
         )
         reg = dataclasses.replace(reg, settings=new)
     out = Path(out).resolve()
+    before = Path(previous).resolve() if previous is not None else out
+    if previous is not None and not (before / tufrepo.META_DIR / "snapshot.json").is_file():
+        print(
+            f"build refused: --previous {before} holds no published site (tuf/snapshot.json)", file=sys.stderr
+        )
+        return 1
+    if previous is None and reg.records and not (before / tufrepo.META_DIR / "snapshot.json").is_file():
+        print(
+            f"  note: no published site at {out}: issuance records are dated by this build. A release "
+            "built into a new directory must name the live one (--previous DIR), or every record "
+            "would look newly published and verifiers that saw it would refuse it",
+            file=sys.stderr,
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
         online_key = _online_key(registry, timestamp_key)
         n_pages = write_site(
-            reg, stamp_for(registry), tmp / "site", tmp / "work", registry, sources, previous=out
+            reg, stamp_for(registry), tmp / "site", tmp / "work", registry, sources, previous=before
         )
         if online_key is not None:
-            published = tufrepo.publish(tmp / "site", registry, reg, online_key, previous=out)
+            published = tufrepo.publish(tmp / "site", registry, reg, online_key, previous=before)
             print(f"  trust list signed: {published}", file=sys.stderr)
         # last: .gz and .br beside every text file not compressed yet or changed since
         compress.compress_site(tmp / "site")
