@@ -374,6 +374,29 @@ def test_a_local_trust_list_under_any_directory_name(tmp_path: Path, trust_json:
             base_urls(source)
 
 
+def test_a_path_through_the_release_symlink_follows_each_publish(
+    tmp_path: Path, trust_json: dict[str, Any]
+) -> None:
+    """`xcert serve --trust /srv/xcert/current/keys.json` resolved the symlink once and kept
+    polling the first release until its timestamp expired (review of stop 21)."""
+    from conftest import REPO, publish_signed
+
+    publish_signed(tmp_path / "r1" / "keys.json", trust_json)
+    (tmp_path / "current").symlink_to("r1")
+    store = TrustStore(str(tmp_path / "current" / "keys.json"), REPO.root, tmp_path / "state")
+    org = trust_json["organizations"][0]
+    assert store.load().trust.organizations[org["id"]].name["en"] == org["name"]["en"]
+    changed = copy.deepcopy(trust_json)
+    changed["organizations"][0]["name"]["en"] += " (renamed)"
+    time.sleep(1.1)  # versions count in seconds
+    publish_signed(tmp_path / "r2" / "keys.json", changed)
+    (tmp_path / "current.new").symlink_to("r2")
+    (tmp_path / "current.new").replace(tmp_path / "current")
+    asyncio.run(store.refresh())
+    assert store.snapshot is not None and store.last_error_at is None
+    assert store.snapshot.trust.organizations[org["id"]].name["en"] == org["name"]["en"] + " (renamed)"
+
+
 def test_source_urls_are_redacted() -> None:
     secret = "https://svc:S3cretPass@host.example/keys.json?X-Amz-Signature=abc#frag"
     assert redact(secret) == "https://host.example/keys.json"

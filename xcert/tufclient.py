@@ -266,7 +266,8 @@ def base_urls(source: str) -> tuple[str, str]:
         parts = urlsplit(source)
         base = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}/"
     else:
-        base = Path(source).resolve().parent.as_uri() + "/"
+        # not resolve(): a path through the release symlink (current/keys.json) must follow it
+        base = Path(os.path.abspath(source)).parent.as_uri() + "/"
     if (urlsplit(source).path if is_url(source) else source).rsplit("/", 1)[-1] != TARGET:
         raise TrustListError(f"trust source {redact(source)}: expected the published {TARGET}")
     return base + META_DIR + "/", base
@@ -275,7 +276,7 @@ def base_urls(source: str) -> tuple[str, str]:
 def default_state_dir(source: str) -> Path:
     """Per source, so two registries never share rollback state."""
     home = os.environ.get("XCERT_STATE_DIR") or os.environ.get("XDG_STATE_HOME") or "~/.local/state"
-    name = source if is_url(source) else str(Path(source).resolve())
+    name = source if is_url(source) else os.path.abspath(source)
     return Path(home).expanduser() / "xcert" / hashlib.sha256(redact(name).encode()).hexdigest()[:16]
 
 
