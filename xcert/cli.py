@@ -364,7 +364,7 @@ def _record_dir(record_into: str | None, out: str | None) -> Path:
 
 
 def _refuse_existing_record(directory: Path, org: str, batch: str) -> None:
-    from .issuance import BATCH, DIRECTORY
+    from .issuance import BATCH, DIRECTORY, LEAVES_SUFFIX
 
     if not re.fullmatch(BATCH, batch):
         raise click.BadParameter(
@@ -374,6 +374,13 @@ def _refuse_existing_record(directory: Path, org: str, batch: str) -> None:
     path = directory / DIRECTORY / org / f"{batch}.yaml"
     if path.exists():
         raise click.ClickException(f"{path} exists: a record never changes; choose another batch id")
+    leaves = directory / DIRECTORY / org / f"{batch}{LEAVES_SUFFIX}"
+    if leaves.exists():  # checked before anything is issued: write_record would refuse it after
+        raise click.ClickException(
+            f"{leaves} exists without its record {path.name} (left by an interrupted run?): "
+            f"nothing was issued; remove {leaves} if no record of batch {batch!r} was published, "
+            "or choose another batch id"
+        )
 
 
 def _write_record(directory: Path, key: keymod.PrivateKey, batch: str, tokens: list[bytes]) -> None:

@@ -285,20 +285,71 @@ def make_record(organization: str, batch: str, kid: bytes, tokens: Sequence[byte
 
 
 def write_record(registry_dir: Path, record: Record, leaves: bytes) -> Path:
-    """registry/issuance/<org>/<batch>.yaml and its leaves; never overwrites a record."""
+    """registry/issuance/<org>/<batch>.yaml and its leaves; never overwrites a record.
+
+    Each file is written and fsynced under a temporary name of its own in the same
+    directory, then hard-linked to its final name, which fails if that name exists: two
+    runs with the same batch id never mix their files, and exactly one of them wins. The
+    leaves are linked first, the record last: a crash leaves no record without its leaves.
+    """
+    import contextlib
+    import os
+    import tempfile
+
     directory = Path(registry_dir) / DIRECTORY / record.organization
     path = directory / f"{record.batch}.yaml"
     leaves_path = directory / record.leaves
+
+    def refuse(taken: Sequence[Path]) -> RecordError:
+        return RecordError(f"refusing to overwrite {', '.join(map(str, taken))}: a record never changes")
+
     taken = [p for p in (path, leaves_path) if p.exists()]
     if taken:
-        raise RecordError(f"refusing to overwrite {', '.join(map(str, taken))}: a record never changes")
+        raise refuse(taken)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = leaves_path.with_name(f".{leaves_path.name}.tmp")
-    tmp.write_bytes(leaves)
-    tmp.replace(leaves_path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(record.to_yaml(), encoding="utf-8")
-    tmp.replace(path)  # the record last: a crash leaves no record without its leaves
+    temps: list[str] = []
+
+    def staged(target: Path, data: bytes) -> str:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        temps.append(tmp)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return tmp
+
+    try:
+        leaves_tmp = staged(leaves_path, leaves)
+        record_tmp = staged(path, record.to_yaml().encode("utf-8"))
+        try:
+            os.link(leaves_tmp, leaves_path)
+        except FileExistsError:
+            raise refuse([leaves_path]) from None
+        try:
+            os.link(record_tmp, path)
+        except OSError as e:
+            # Take back the leaves this run linked, and only those (the same file, not
+            # another run's): a record's leaves without the record would block a rerun.
+            try:
+                if os.path.samefile(leaves_tmp, leaves_path):
+                    leaves_path.unlink()
+            except OSError:
+                pass
+            if isinstance(e, FileExistsError):
+                raise refuse([path]) from None
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return path
 
 

@@ -11,16 +11,20 @@ stored beside the seed and checked on read)::
     public-key: <base64url of the raw 32-byte public key>
     seed: <base64url of the 32-byte Ed25519 seed>
 
-It is created with mode 0600 through ``O_CREAT | O_EXCL``, so an existing key is never
-overwritten and the secret never sits in a world-readable file, even briefly.
+It is written to a temporary file created with mode 0600 in the same directory, then
+hard-linked into place (which fails if the file exists), so an existing key is never
+overwritten, the secret never sits in a world-readable file, even briefly, and a full disk
+never leaves a half-written key at the final path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,16 +112,51 @@ def dumps(key: PrivateKey, comment: str = "") -> str:
 
 
 def write_private_key(path: str | os.PathLike[str], key: PrivateKey, comment: str = "") -> None:
-    """Create ``path`` with mode 0600; refuses to overwrite an existing file."""
+    """Create ``path`` with mode 0600; refuses to overwrite an existing file.
+
+    The key is written and fsynced in a temporary file (created 0600 in the same directory),
+    then hard-linked into place, which fails if ``path`` exists: ``path`` never exists
+    half-written, so a full disk leaves nothing behind and the rerun succeeds. Raises
+    FileExistsError if ``path`` exists, KeyFileError (with the path and the reason) if the
+    file cannot be written.
+    """
     data = dumps(key, comment).encode("utf-8")
+    target = Path(path)
+    if target.exists():
+        raise FileExistsError(f"{path}: refusing to overwrite an existing file")
+    directory = target.parent
+    tmp: str | None = None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as e:
-        raise FileExistsError(f"{path}: refusing to overwrite an existing file") from e
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            os.fchmod(fd, 0o600)  # mkstemp already makes it 0600; say so
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, target)
+        except FileExistsError as e:
+            raise FileExistsError(f"{path}: refusing to overwrite an existing file") from e
+        _fsync_dir(directory)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot write: {e.strerror or e}") from e
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def loads(text: str, source: str = "<key>") -> PrivateKey:

@@ -179,8 +179,15 @@ def init_ceremony(
         else "Offline trust key: keep it off networked machines."
     )
     made = {name: xkeys.generate(name) for name in names}
-    for name, path in zip(names, paths, strict=True):
-        xkeys.write_private_key(path, made[name], comment)
+    written: list[Path] = []
+    try:
+        for name, path in zip(names, paths, strict=True):
+            xkeys.write_private_key(path, made[name], comment)
+            written.append(path)
+    except (xkeys.KeyFileError, FileExistsError) as e:
+        for path in written:  # no half ceremony: the rerun starts from nothing
+            path.unlink(missing_ok=True)
+        raise TrustRepoError(f"{e}; no key of this ceremony was kept") from e
     root_md = new_root(
         [made[n] for n in names if n.startswith("root-")],
         root_threshold,
@@ -190,7 +197,15 @@ def init_ceremony(
         test_only=test_only,
         now=now,
     )
-    write_metadata(root_md, out / "root.json")
+    try:
+        write_metadata(root_md, out / "root.json")
+    except OSError as e:
+        (out / "root.json").unlink(missing_ok=True)  # checked absent above: a partial one of this run
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise TrustRepoError(
+            f"{out / 'root.json'}: cannot write: {e.strerror or e}; no key of this ceremony was kept"
+        ) from e
     return Ceremony(out / "root.json", tuple(paths))
 
 
