@@ -75,3 +75,28 @@ def test_a_release_into_a_new_directory_keeps_the_records_dates(tmp_path: Path) 
     )
     assert refused.returncode == 1 and "holds no published site" in refused.stderr
     assert not (tmp_path / "releases" / "4").exists()
+
+
+def test_a_killed_builds_leftovers_are_undone_by_the_next(tmp_path: Path) -> None:
+    """A kill between swap_in's two renames left no site at all, and killed builds left their
+    work directories forever (review of stop 21)."""
+    import os
+    import time
+
+    from xcert.site import BUILDING, STALE_SECONDS, recover
+
+    out = tmp_path / "site"
+    killed = tmp_path / f".site{BUILDING}killed"
+    (killed / "old").mkdir(parents=True)
+    (killed / "old" / "index.html").write_text("the old site", encoding="utf-8")
+    old_work = tmp_path / f".site{BUILDING}ancient"
+    (old_work / "work").mkdir(parents=True)
+    running = tmp_path / f".site{BUILDING}running"
+    running.mkdir()
+    unrelated = tmp_path / "site.2026-backup"
+    unrelated.mkdir()
+    day_ago = time.time() - STALE_SECONDS - 60
+    os.utime(old_work, (day_ago, day_ago))
+    recover(out)
+    assert (out / "index.html").read_text(encoding="utf-8") == "the old site"
+    assert not old_work.exists() and running.is_dir() and unrelated.is_dir()

@@ -17,6 +17,7 @@ Pagefind indexes. Last, every text file not compressed yet gets its .gz and .br
 from __future__ import annotations
 
 import dataclasses
+import glob
 import gzip
 import multiprocessing
 import os
@@ -98,8 +99,13 @@ def build_site(
             "would look newly published and verifiers that saw it would refuse it",
             file=sys.stderr,
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        recover(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{BUILDING}", dir=out.parent))
+    except OSError as e:
+        print(f"build failed: cannot write beside {out}: {e.strerror or e}", file=sys.stderr)
+        return 1
     try:
         online_key = _online_key(registry, timestamp_key)
         n_pages = write_site(
@@ -136,6 +142,32 @@ def _online_key(registry: Path, path: Path | None) -> PrivateKey | None:
         path = tufrepo.SANDBOX_TIMESTAMP_KEY
         print("  TEST trust root: signing snapshot/timestamp with sandbox's published key", file=sys.stderr)
     return read_private_key(path)
+
+
+BUILDING = ".building-"  # a build's work directory beside the site: .<site>.building-XXXX
+STALE_SECONDS = 86400  # no build takes a day: a work directory this old was left by a kill
+
+
+def recover(out: Path) -> None:
+    """Undo what a killed build left beside `out`: put the old site back when the kill fell
+    between swap_in's two renames (`out` missing, the old site in a work directory), and
+    remove work directories older than a day (a running build's are younger)."""
+    leftovers = sorted(
+        (
+            p
+            for p in out.parent.glob(f".{glob.escape(out.name)}{BUILDING}*")
+            if p.is_dir() and not p.is_symlink()
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not out.exists():
+        for leftover in reversed(leftovers):
+            if (leftover / "old").is_dir():
+                (leftover / "old").rename(out)
+                break
+    for leftover in leftovers:
+        if time.time() - leftover.stat().st_mtime > STALE_SECONDS:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def swap_in(new: Path, out: Path, graveyard: Path) -> None:
