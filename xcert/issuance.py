@@ -22,8 +22,10 @@ Sixteen bytes of SHA-256 leave a forger 2**128 / 5e6 ≈ 2**105 tries per hit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import os
 import re
 from array import array
 from collections import Counter
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import merkle
+from . import files, merkle
 from .model import CST, day_start, utc_z
 from .problems import Loc, Problems
 from .token import MAX_TIME, MalformedToken, decode
@@ -292,10 +294,6 @@ def write_record(registry_dir: Path, record: Record, leaves: bytes) -> Path:
     runs with the same batch id never mix their files, and exactly one of them wins. The
     leaves are linked first, the record last: a crash leaves no record without its leaves.
     """
-    import contextlib
-    import os
-    import tempfile
-
     directory = Path(registry_dir) / DIRECTORY / record.organization
     path = directory / f"{record.batch}.yaml"
     leaves_path = directory / record.leaves
@@ -307,49 +305,30 @@ def write_record(registry_dir: Path, record: Record, leaves: bytes) -> Path:
     if taken:
         raise refuse(taken)
     directory.mkdir(parents=True, exist_ok=True)
-    temps: list[str] = []
-
-    def staged(target: Path, data: bytes) -> str:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-        temps.append(tmp)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return tmp
-
+    temps: list[Path] = []
     try:
-        leaves_tmp = staged(leaves_path, leaves)
-        record_tmp = staged(path, record.to_yaml().encode("utf-8"))
+        temps.append(files.stage(leaves_path, leaves, 0o644))
+        temps.append(files.stage(path, record.to_yaml().encode("utf-8"), 0o644))
         try:
-            os.link(leaves_tmp, leaves_path)
+            os.link(temps[0], leaves_path)
         except FileExistsError:
             raise refuse([leaves_path]) from None
         try:
-            os.link(record_tmp, path)
+            os.link(temps[1], path)
         except OSError as e:
             # Take back the leaves this run linked, and only those (the same file, not
             # another run's): a record's leaves without the record would block a rerun.
-            try:
-                if os.path.samefile(leaves_tmp, leaves_path):
+            with contextlib.suppress(OSError):
+                if os.path.samefile(temps[0], leaves_path):
                     leaves_path.unlink()
-            except OSError:
-                pass
             if isinstance(e, FileExistsError):
                 raise refuse([path]) from None
             raise
-        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        files.fsync_dir(directory)
     finally:
         for tmp in temps:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                tmp.unlink()
     return path
 
 

@@ -19,17 +19,16 @@ never leaves a half-written key at the final path.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from nacl.signing import SigningKey, VerifyKey
 
+from xcert import files
 from xcert.codes import decode_b64url, encode_b64url
 from xcert.token import kid_of
 
@@ -120,43 +119,15 @@ def write_private_key(path: str | os.PathLike[str], key: PrivateKey, comment: st
     FileExistsError if ``path`` exists, KeyFileError (with the path and the reason) if the
     file cannot be written.
     """
-    data = dumps(key, comment).encode("utf-8")
     target = Path(path)
     if target.exists():
         raise FileExistsError(f"{path}: refusing to overwrite an existing file")
-    directory = target.parent
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)  # mkstemp already makes it 0600; say so
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, target)
-        except FileExistsError as e:
-            raise FileExistsError(f"{path}: refusing to overwrite an existing file") from e
-        _fsync_dir(directory)
-    except FileExistsError:
-        raise
+        files.create(target, dumps(key, comment).encode("utf-8"), 0o600)
+    except FileExistsError as e:
+        raise FileExistsError(f"{path}: refusing to overwrite an existing file") from e
     except OSError as e:
         raise KeyFileError(f"{path}: cannot write: {e.strerror or e}") from e
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def loads(text: str, source: str = "<key>") -> PrivateKey:
