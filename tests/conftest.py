@@ -98,6 +98,14 @@ def make_trust(trust_json) -> Callable[..., trustmod.TrustList]:
 
 
 @pytest.fixture
+def reg(tmp_path: Path) -> Path:
+    """A writable copy of the fixture registry."""
+    target = tmp_path / "registry"
+    shutil.copytree(FIXTURE_REGISTRY, target)
+    return target
+
+
+@pytest.fixture
 def signed() -> Callable[..., bytes]:
     def make(key: int = 2, **overrides: Any) -> bytes:
         return sign(claims(**overrides), fixture_key(key))

@@ -30,13 +30,6 @@ DAY = dt.date(2020, 12, 31)
 SOURCE = "教职所〔2020〕000号（测试）"
 
 
-@pytest.fixture
-def reg(tmp_path: Path) -> Path:
-    target = tmp_path / "registry"
-    shutil.copytree(FIXTURE_REGISTRY, target)
-    return target
-
-
 def snapshot(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -4,7 +4,6 @@ XML, are refused with a located message before openpyxl builds them, never a tra
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import struct
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_REGISTRY
 from openpyxl import Workbook
 
 from xcert import tables
@@ -23,13 +21,6 @@ BATCH4 = Path(__file__).parent / "fixtures" / "import" / "batch4.xlsx"
 SHEET = "xl/worksheets/sheet1.xml"
 DAY = dt.date(2020, 12, 31)
 SOURCE = "教职所〔2020〕000号（测试）"
-
-
-@pytest.fixture
-def reg(tmp_path: Path) -> Path:
-    target = tmp_path / "registry"
-    shutil.copytree(FIXTURE_REGISTRY, target)
-    return target
 
 
 def with_sheet(tmp_path: Path, data: bytes, name: str = "list.xlsx", member: str = SHEET) -> Path:
